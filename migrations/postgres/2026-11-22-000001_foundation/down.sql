@@ -1,0 +1,10 @@
+DROP TABLE audit_head;
+DROP TABLE audit_log;
+DROP FUNCTION audit_log_append_only();
+DROP TABLE import_jobs;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE officer_photos;
+DROP TABLE officer_postings;
+DROP TABLE officers;
+DROP TABLE units;

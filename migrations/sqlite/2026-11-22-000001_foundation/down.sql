@@ -1,0 +1,11 @@
+DROP TABLE audit_head;
+DROP TRIGGER audit_log_no_delete;
+DROP TRIGGER audit_log_no_update;
+DROP TABLE audit_log;
+DROP TABLE import_jobs;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE officer_photos;
+DROP TABLE officer_postings;
+DROP TABLE officers;
+DROP TABLE units;

@@ -1,0 +1,493 @@
+//! Accounts, roles, sessions and API tokens. Sessions live in the database, so any number of
+//! replicas can serve the same users.
+
+pub mod rules;
+
+use crate::audit::{self, Actor, Change};
+use crate::db::DbConn;
+use crate::db::schema::{sessions, units, users};
+use crate::error::{Error, FieldErrors, Result};
+use crate::roster::Scope;
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+pub use rules::Role;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub role: String,
+    pub unit_id: Option<i64>,
+    pub officer_id: Option<i64>,
+    pub active: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub password_changed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Officer)
+    }
+    pub fn locked_now(&self) -> bool {
+        self.locked_until.is_some_and(|t| t > crate::db::now())
+    }
+}
+
+/// What an account's audit record shows (never the hash).
+#[derive(Serialize)]
+struct UserRecord<'a> {
+    username: &'a str,
+    display_name: &'a str,
+    role: &'a str,
+    unit_id: Option<i64>,
+    officer_id: Option<i64>,
+    active: bool,
+}
+
+impl<'a> From<&'a User> for UserRecord<'a> {
+    fn from(u: &'a User) -> Self {
+        UserRecord {
+            username: &u.username,
+            display_name: &u.display_name,
+            role: &u.role,
+            unit_id: u.unit_id,
+            officer_id: u.officer_id,
+            active: u.active,
+        }
+    }
+}
+
+/// The signed-in user of one request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub unit_path: Option<String>,
+    pub officer_id: Option<i64>,
+    pub session_id: i64,
+    pub csrf_token: String,
+    pub kind: SessionKind,
+    pub ip: String,
+}
+
+impl Principal {
+    pub fn scope(&self) -> Scope {
+        match self.role {
+            Role::Admin | Role::Auditor => Scope::All,
+            Role::Liaison => self.unit_path.clone().map(Scope::Subtree).unwrap_or(Scope::Nothing),
+            Role::Officer => self.officer_id.map(Scope::Officer).unwrap_or(Scope::Nothing),
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor { user_id: Some(self.user_id), name: self.username.clone(), ip: self.ip.clone() }
+    }
+
+    /// Admins and liaisons keep the roster; auditors and officers only read.
+    pub fn require_roster_writer(&self) -> Result<()> {
+        match self.role {
+            Role::Admin | Role::Liaison => Ok(()),
+            _ => Err(Error::Forbidden(format!("{}不能修改名录库", self.role.label()))),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<()> {
+        match self.role {
+            Role::Admin => Ok(()),
+            _ => Err(Error::Forbidden("只有司法局管理员可以进行此操作".into())),
+        }
+    }
+
+    pub fn require_audit_reader(&self) -> Result<()> {
+        match self.role {
+            Role::Admin | Role::Auditor => Ok(()),
+            _ => Err(Error::Forbidden("只有审计员和司法局管理员可以查看审计日志".into())),
+        }
+    }
+
+    /// Compares the form's CSRF token with the session's (browser sessions only).
+    pub fn check_csrf(&self, token: &str) -> Result<()> {
+        if self.kind == SessionKind::Api {
+            return Ok(());
+        }
+        let a = self.csrf_token.as_bytes();
+        let b = token.as_bytes();
+        let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        if same { Ok(()) } else { Err(Error::Csrf) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    /// A browser: cookie, CSRF token on every form, short idle timeout.
+    Browser,
+    /// An API client: bearer token.
+    Api,
+}
+
+impl SessionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Browser => "browser",
+            SessionKind::Api => "api",
+        }
+    }
+}
+
+/// The limits that govern logins, from `Config`.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub session_idle: TimeDelta,
+    pub token_idle: TimeDelta,
+    pub max_failed_logins: i32,
+    pub lockout: TimeDelta,
+}
+
+impl Policy {
+    pub fn from_config(c: &crate::config::Config) -> Policy {
+        Policy {
+            session_idle: TimeDelta::minutes(c.session_idle_minutes.max(1)),
+            token_idle: TimeDelta::minutes(c.token_idle_minutes.max(1)),
+            max_failed_logins: c.max_failed_logins.max(1),
+            lockout: TimeDelta::minutes(c.lockout_minutes.max(1)),
+        }
+    }
+    fn idle(&self, kind: SessionKind) -> TimeDelta {
+        match kind {
+            SessionKind::Browser => self.session_idle,
+            SessionKind::Api => self.token_idle,
+        }
+    }
+}
+
+pub struct LoginOutcome {
+    pub token: String,
+    pub csrf_token: String,
+    pub user: User,
+    pub expires_at: NaiveDateTime,
+}
+
+fn user_by_name(conn: &mut DbConn, username: &str) -> QueryResult<Option<User>> {
+    users::table.filter(users::username.eq(username)).select(User::as_select()).first(conn).optional()
+}
+
+pub fn user(conn: &mut DbConn, id: i64) -> Result<User> {
+    users::table.find(id).select(User::as_select()).first(conn).optional()?.ok_or_else(|| Error::not_found("账号"))
+}
+
+pub fn users(conn: &mut DbConn) -> Result<Vec<User>> {
+    Ok(users::table.order(users::username.asc()).select(User::as_select()).load(conn)?)
+}
+
+/// Checks the password, counts failures, locks after too many, and opens a session.
+pub fn login(
+    conn: &mut DbConn,
+    policy: &Policy,
+    username: &str,
+    password: &str,
+    ip: &str,
+    user_agent: &str,
+    kind: SessionKind,
+) -> Result<LoginOutcome> {
+    let wrong = || Error::Invalid { message: "用户名或密码错误".into(), fields: FieldErrors::new() };
+    let username = username.trim();
+    let Some(user) = user_by_name(conn, username)? else {
+        // the same work as a real check, so timing tells nothing about which names exist
+        rules::verify_password(password, rules::dummy_hash());
+        return Err(wrong());
+    };
+    let now = crate::db::now();
+    let locked_msg = |until: NaiveDateTime| {
+        let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(until, chrono::Utc).with_timezone(&chrono::Local);
+        Error::Locked(format!("连续输错密码次数过多，账号已锁定，请于 {} 后再试，或请管理员解锁", local.format("%H:%M")))
+    };
+    if let Some(until) = user.locked_until.filter(|t| *t > now) {
+        return Err(locked_msg(until));
+    }
+    if !user.active {
+        // checked after the password so a disabled account can't be probed without it
+        if rules::verify_password(password, &user.password_hash) {
+            return Err(Error::Forbidden("该账号已停用，请联系管理员".into()));
+        }
+        return Err(wrong());
+    }
+    if !rules::verify_password(password, &user.password_hash) {
+        let failures = user.failed_logins + 1;
+        if failures >= policy.max_failed_logins {
+            let until = now + policy.lockout;
+            let actor = Actor { user_id: Some(user.id), name: user.username.clone(), ip: ip.to_string() };
+            audit::transaction(conn, &actor, |conn, rec| {
+                diesel::update(users::table.find(user.id))
+                    .set((users::failed_logins.eq(0), users::locked_until.eq(Some(until))))
+                    .execute(conn)?;
+                rec.record(
+                    conn,
+                    Change::new("user.lock", "user", user.id, format!("“{}”连续 {failures} 次输错密码，账号锁定", user.username)),
+                )
+            })?;
+            return Err(locked_msg(until));
+        }
+        diesel::update(users::table.find(user.id)).set(users::failed_logins.eq(failures)).execute(conn)?;
+        return Err(wrong());
+    }
+    let token = rules::new_token();
+    let csrf_token = rules::new_token();
+    let expires_at = now + policy.idle(kind);
+    diesel::update(users::table.find(user.id))
+        .set((users::failed_logins.eq(0), users::locked_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)?;
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::token_hash.eq(rules::token_hash(&token)),
+            sessions::user_id.eq(user.id),
+            sessions::kind.eq(kind.as_str()),
+            sessions::csrf_token.eq(&csrf_token),
+            sessions::ip.eq(ip),
+            sessions::user_agent.eq(user_agent.chars().take(300).collect::<String>()),
+            sessions::created_at.eq(now),
+            sessions::last_seen_at.eq(now),
+            sessions::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    // expired sessions are swept at each login: no background job needed
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?;
+    Ok(LoginOutcome { token, csrf_token, user, expires_at })
+}
+
+pub fn logout(conn: &mut DbConn, session_id: i64) -> Result<()> {
+    diesel::delete(sessions::table.find(session_id)).execute(conn)?;
+    Ok(())
+}
+
+/// Finds the live session of a token; slides its idle expiry (at most once a minute).
+pub fn authenticate(conn: &mut DbConn, policy: &Policy, token: &str, ip: &str) -> Result<Option<Principal>> {
+    let now = crate::db::now();
+    let row: Option<(i64, String, String, NaiveDateTime, NaiveDateTime, User, Option<String>)> = sessions::table
+        .inner_join(users::table.left_join(units::table))
+        .filter(sessions::token_hash.eq(rules::token_hash(token)))
+        .select((
+            sessions::id,
+            sessions::kind,
+            sessions::csrf_token,
+            sessions::last_seen_at,
+            sessions::expires_at,
+            User::as_select(),
+            units::path.nullable(),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((session_id, kind, csrf_token, last_seen, expires_at, user, unit_path)) = row else {
+        return Ok(None);
+    };
+    if expires_at <= now || !user.active {
+        diesel::delete(sessions::table.find(session_id)).execute(conn)?;
+        return Ok(None);
+    }
+    let kind = if kind == "api" { SessionKind::Api } else { SessionKind::Browser };
+    if now - last_seen > TimeDelta::seconds(60) {
+        diesel::update(sessions::table.find(session_id))
+            .set((sessions::last_seen_at.eq(now), sessions::expires_at.eq(now + policy.idle(kind))))
+            .execute(conn)?;
+    }
+    Ok(Some(Principal {
+        user_id: user.id,
+        role: user.role(),
+        username: user.username,
+        display_name: user.display_name,
+        unit_id: user.unit_id,
+        unit_path,
+        officer_id: user.officer_id,
+        session_id,
+        csrf_token,
+        kind,
+        ip: ip.to_string(),
+    }))
+}
+
+/// A new account as an administrator fills it in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub password: String,
+    pub role: String,
+    pub unit_id: Option<i64>,
+    pub officer_id: Option<i64>,
+}
+
+pub fn create_user(conn: &mut DbConn, actor: &Actor, input: &NewUser) -> Result<User> {
+    let mut errors = FieldErrors::new();
+    let username = rules::check_username(&input.username).map_err(|e| errors.insert("username".into(), e)).ok();
+    let display_name = crate::roster::rules::clean_text(&input.display_name);
+    if display_name.is_empty() || display_name.chars().count() > 50 {
+        errors.insert("display_name".into(), "请填写姓名（最多 50 个字符）".into());
+    }
+    if let Err(e) = rules::check_password(&input.password, &input.username) {
+        errors.insert("password".into(), e);
+    }
+    let role = Role::parse(&input.role);
+    match role {
+        None => {
+            errors.insert("role".into(), "请选择角色".into());
+        }
+        Some(Role::Liaison) if input.unit_id.is_none() => {
+            errors.insert("unit_id".into(), "单位联络员须指定所管理的单位".into());
+        }
+        Some(Role::Officer) if input.officer_id.is_none() => {
+            errors.insert("officer_id".into(), "执法人员账号须关联名录库中的人员".into());
+        }
+        _ => {}
+    }
+    if !errors.is_empty() {
+        return Err(Error::invalid_fields(errors));
+    }
+    let role = role.expect("checked");
+    let username = username.expect("checked");
+    let hash = rules::hash_password(&input.password).map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    audit::transaction(conn, actor, |conn, rec| {
+        if user_by_name(conn, &username)?.is_some() {
+            return Err(Error::conflict("username", format!("用户名 {username} 已被使用")));
+        }
+        let unit_id = if role == Role::Liaison { input.unit_id } else { None };
+        if let Some(u) = unit_id {
+            crate::roster::unit(conn, u).map_err(|_| Error::invalid("unit_id", "所选单位不存在"))?;
+        }
+        let officer_id = if role == Role::Officer { input.officer_id } else { None };
+        if let Some(o) = officer_id {
+            crate::roster::officer(conn, &Scope::All, o).map_err(|_| Error::invalid("officer_id", "所选人员不存在"))?;
+        }
+        let now = crate::db::now();
+        let id: i64 = diesel::insert_into(users::table)
+            .values((
+                users::username.eq(&username),
+                users::display_name.eq(&display_name),
+                users::password_hash.eq(&hash),
+                users::role.eq(role.as_str()),
+                users::unit_id.eq(unit_id),
+                users::officer_id.eq(officer_id),
+                users::active.eq(true),
+                users::failed_logins.eq(0),
+                users::password_changed_at.eq(now),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .returning(users::id)
+            .get_result(conn)?;
+        let u = user(conn, id)?;
+        rec.record(
+            conn,
+            Change::new("user.create", "user", id, format!("新建{}账号“{}”", role.label(), username)).after(&UserRecord::from(&u)),
+        )?;
+        Ok(u)
+    })
+}
+
+fn set_password_hash(conn: &mut DbConn, id: i64, password: &str) -> Result<()> {
+    let hash = rules::hash_password(password).map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    let now = crate::db::now();
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::password_changed_at.eq(now),
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An administrator sets a new password; the user's sessions end and any lock is lifted.
+pub fn reset_password(conn: &mut DbConn, actor: &Actor, id: i64, password: &str) -> Result<()> {
+    let u = user(conn, id)?;
+    rules::check_password(password, &u.username).map_err(|e| Error::invalid("password", e))?;
+    audit::transaction(conn, actor, |conn, rec| {
+        set_password_hash(conn, id, password)?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        rec.record(conn, Change::new("user.reset_password", "user", id, format!("重置“{}”的密码并解除锁定", u.username)))
+    })
+}
+
+/// The user changes their own password, proving the current one; other sessions end.
+pub fn change_password(conn: &mut DbConn, p: &Principal, current: &str, new: &str) -> Result<()> {
+    let u = user(conn, p.user_id)?;
+    if !rules::verify_password(current, &u.password_hash) {
+        return Err(Error::invalid("current_password", "当前密码不正确"));
+    }
+    rules::check_password(new, &u.username).map_err(|e| Error::invalid("new_password", e))?;
+    if current == new {
+        return Err(Error::invalid("new_password", "新密码不能与当前密码相同"));
+    }
+    audit::transaction(conn, &p.actor(), |conn, rec| {
+        set_password_hash(conn, u.id, new)?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(u.id)).filter(sessions::id.ne(p.session_id)))
+            .execute(conn)?;
+        rec.record(conn, Change::new("user.password", "user", u.id, format!("“{}”修改了自己的密码", u.username)))
+    })
+}
+
+/// Enables or disables an account (disabling ends its sessions).
+pub fn set_active(conn: &mut DbConn, actor: &Actor, id: i64, active: bool) -> Result<User> {
+    if actor.user_id == Some(id) && !active {
+        return Err(Error::invalid("active", "不能停用自己的账号"));
+    }
+    audit::transaction(conn, actor, |conn, rec| {
+        let before = user(conn, id)?;
+        diesel::update(users::table.find(id))
+            .set((users::active.eq(active), users::updated_at.eq(crate::db::now())))
+            .execute(conn)?;
+        if !active {
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
+        }
+        let after = user(conn, id)?;
+        let verb = if active { "启用" } else { "停用" };
+        rec.record(
+            conn,
+            Change::new("user.update", "user", id, format!("{verb}账号“{}”", after.username))
+                .before(&UserRecord::from(&before))
+                .after(&UserRecord::from(&after)),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Creates the first administrator when there are no accounts. Returns the generated password
+/// when none was given (to be shown once).
+pub fn ensure_admin(conn: &mut DbConn, password: Option<&str>) -> Result<Option<String>> {
+    let count: i64 = users::table.count().get_result(conn)?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match password {
+        Some(p) => (p.to_string(), false),
+        None => (rules::generate_password(), true),
+    };
+    let input = NewUser {
+        username: "admin".into(),
+        display_name: "系统管理员".into(),
+        password: password.clone(),
+        role: "admin".into(),
+        unit_id: None,
+        officer_id: None,
+    };
+    create_user(conn, &Actor::system("首次启动"), &input).map_err(|e| match e {
+        Error::Invalid { fields, .. } => Error::Internal(anyhow::anyhow!(
+            "ZHIFA_ADMIN_PASSWORD 不符合密码规则：{}",
+            fields.values().cloned().collect::<Vec<_>>().join("；")
+        )),
+        e => e,
+    })?;
+    Ok(generated.then_some(password))
+}

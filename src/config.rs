@@ -1,0 +1,104 @@
+//! One `Config`: defaults, then an optional `zhifa.toml`, then `ZHIFA_*` / `DATABASE_URL` variables.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` / a plain file path, or `postgres://…`.
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub bind: String,
+    pub admin_password: Option<String>,
+    /// Browser sessions end after this many idle minutes.
+    pub session_idle_minutes: i64,
+    /// API tokens end after this many idle minutes.
+    pub token_idle_minutes: i64,
+    /// Failed logins before an account is locked, and for how long.
+    pub max_failed_logins: i32,
+    pub lockout_minutes: i64,
+    /// Largest accepted photo, in bytes.
+    pub max_photo_bytes: usize,
+    /// Largest accepted import file, in bytes.
+    pub max_upload_bytes: usize,
+    /// Connections in the pool (per replica).
+    pub pool_size: u32,
+    /// Set the `Secure` attribute on the session cookie (turn on behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    bind: Option<String>,
+    admin_password: Option<String>,
+    session_idle_minutes: Option<i64>,
+    token_idle_minutes: Option<i64>,
+    max_failed_logins: Option<i32>,
+    lockout_minutes: Option<i64>,
+    max_photo_bytes: Option<usize>,
+    max_upload_bytes: Option<usize>,
+    pool_size: Option<u32>,
+    secure_cookies: Option<bool>,
+}
+
+impl Config {
+    /// Reads `zhifa.toml` (or the file named by `ZHIFA_CONFIG`) if present, then the environment.
+    pub fn load() -> anyhow::Result<Config> {
+        let path = std::env::var("ZHIFA_CONFIG").unwrap_or_else(|_| "zhifa.toml".into());
+        let file = if Path::new(&path).exists() {
+            let text = std::fs::read_to_string(&path)?;
+            toml::from_str::<FileConfig>(&text)
+                .map_err(|e| anyhow::anyhow!("配置文件 {path} 有误：{e}"))?
+        } else {
+            FileConfig::default()
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let parse = |k: &str| -> anyhow::Result<Option<i64>> {
+            env(k)
+                .map(|v| v.parse::<i64>().map_err(|_| anyhow::anyhow!("环境变量 {k} 应为整数：{v}")))
+                .transpose()
+        };
+        let data_dir = env("ZHIFA_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| "data".into());
+        let database_url = env("DATABASE_URL")
+            .or(file.database_url)
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("zhifa.db").display()));
+        Ok(Config {
+            database_url,
+            data_dir,
+            bind: env("ZHIFA_BIND").or(file.bind).unwrap_or_else(|| "127.0.0.1:8080".into()),
+            admin_password: env("ZHIFA_ADMIN_PASSWORD").or(file.admin_password),
+            session_idle_minutes: parse("ZHIFA_SESSION_IDLE_MINUTES")?.or(file.session_idle_minutes).unwrap_or(30),
+            token_idle_minutes: parse("ZHIFA_TOKEN_IDLE_MINUTES")?.or(file.token_idle_minutes).unwrap_or(8 * 60),
+            max_failed_logins: parse("ZHIFA_MAX_FAILED_LOGINS")?
+                .map(|v| v as i32)
+                .or(file.max_failed_logins)
+                .unwrap_or(5),
+            lockout_minutes: parse("ZHIFA_LOCKOUT_MINUTES")?.or(file.lockout_minutes).unwrap_or(15),
+            max_photo_bytes: file.max_photo_bytes.unwrap_or(2 * 1024 * 1024),
+            max_upload_bytes: file.max_upload_bytes.unwrap_or(64 * 1024 * 1024),
+            pool_size: parse("ZHIFA_POOL_SIZE")?.map(|v| v as u32).or(file.pool_size).unwrap_or(16),
+            secure_cookies: env("ZHIFA_SECURE_COOKIES").map(|v| v == "1" || v == "true").or(file.secure_cookies).unwrap_or(false),
+        })
+    }
+
+    /// A configuration for tests and tools: everything default except the database.
+    pub fn for_database(database_url: String, data_dir: PathBuf) -> Config {
+        Config {
+            database_url,
+            data_dir,
+            bind: "127.0.0.1:0".into(),
+            admin_password: None,
+            session_idle_minutes: 30,
+            token_idle_minutes: 8 * 60,
+            max_failed_logins: 5,
+            lockout_minutes: 15,
+            max_photo_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 64 * 1024 * 1024,
+            pool_size: 8,
+            secure_cookies: false,
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! zhifa (执法): the roster, exams, certificates and verification of a region's administrative
+//! law-enforcement officers. `lib.rs` builds the actix App from an `AppState`; nothing else.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod roster;
+pub mod web;
+
+use actix_web::{App, HttpServer, middleware, web as aweb};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// Opens the database (migrating it), makes sure an administrator exists, and returns the state.
+/// The second value is a generated administrator password, to be printed once.
+pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<String>)> {
+    let (pool, backend) = db::open(&config.database_url, config.pool_size)?;
+    let generated = {
+        let mut conn = pool.get()?;
+        auth::ensure_admin(&mut conn, config.admin_password.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    let policy = auth::Policy::from_config(&config);
+    Ok((web::AppState { pool, backend, config: Arc::new(config), policy }, generated))
+}
+
+/// Serves the app on an already bound listener (tests bind port 0).
+pub fn serve(state: web::AppState, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    let max_upload = state.config.max_upload_bytes;
+    let data = aweb::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(aweb::PayloadConfig::new(max_upload))
+            .app_data(aweb::JsonConfig::default().limit(1024 * 1024).error_handler(web::api::json_error))
+            .app_data(aweb::FormConfig::default().limit(1024 * 1024))
+            .app_data(aweb::QueryConfig::default().error_handler(web::api::query_error))
+            .wrap(middleware::Compress::default())
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add((
+                        "Content-Security-Policy",
+                        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+                    )),
+            )
+            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+            .configure(web::routes)
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,275 @@
+//! The `zhifa` command line.
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use zhifa::audit::Actor;
+use zhifa::config::Config;
+use zhifa::roster::{self, Scope, import::Options};
+
+#[derive(Parser)]
+#[command(name = "zhifa", version, about = "行政执法人员名录库、资格考试与执法证管理系统")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// 启动服务（默认命令）
+    Serve,
+    /// 执行数据库迁移
+    Migrate,
+    /// 从 Excel/CSV 导入
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// 导出为 Excel
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
+    /// 生成示例数据（松原市的单位与虚构人员）
+    DemoData {
+        /// 人员数量
+        #[arg(long, default_value_t = 500)]
+        officers: usize,
+        /// 随机种子（相同种子生成相同数据）
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// 只把人员写成 Excel 文件（不导入），用于演示导入或性能测试
+        #[arg(long)]
+        sheet: Option<PathBuf>,
+    },
+    /// 管理员账号
+    Admin {
+        #[command(subcommand)]
+        what: AdminWhat,
+    },
+    /// 审计日志
+    Audit {
+        #[command(subcommand)]
+        what: AuditWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// 导入人员名册
+    Officers {
+        file: PathBuf,
+        /// 只导入正确的行（默认：有任何错误行就不导入）
+        #[arg(long)]
+        skip_invalid: bool,
+        /// 自动创建表中缺少的单位
+        #[arg(long)]
+        create_units: bool,
+        /// 只检查，不写入
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportWhat {
+    /// 导出全部人员
+    Officers { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum AdminWhat {
+    /// 新建司法局管理员账号（密码取自 ZHIFA_NEW_PASSWORD，未设置则随机生成并显示一次）
+    Create {
+        username: String,
+        #[arg(long, default_value = "管理员")]
+        display_name: String,
+    },
+    /// 重置密码并解除锁定（密码取自 ZHIFA_NEW_PASSWORD，未设置则随机生成并显示一次）
+    ResetPassword { username: String },
+}
+
+#[derive(Subcommand)]
+enum AuditWhat {
+    /// 逐条校验审计日志的哈希链
+    Verify,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("错误：{e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn open(config: &Config) -> anyhow::Result<zhifa::db::PooledConn> {
+    let (pool, _) = zhifa::db::open(&config.database_url, 2)?;
+    Ok(pool.get()?)
+}
+
+fn new_password() -> (String, bool) {
+    match std::env::var("ZHIFA_NEW_PASSWORD").ok().filter(|p| !p.is_empty()) {
+        Some(p) => (p, false),
+        None => (zhifa::auth::rules::generate_password(), true),
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ZHIFA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::load()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => {
+            let url = zhifa::db::DbUrl::parse(&config.database_url)?;
+            if url.backend == zhifa::db::Backend::Sqlite {
+                zhifa::db::open(&config.database_url, 1)?;
+                println!("迁移完成（SQLite：{}）", url.target);
+            } else {
+                let mut conn = zhifa::db::connect(&url).context("无法连接数据库")?;
+                let n = zhifa::db::run_migrations(&mut conn)?;
+                println!("迁移完成，执行了 {n} 个迁移");
+            }
+            Ok(())
+        }
+        Command::Import { what: ImportWhat::Officers { file, skip_invalid, create_units, dry_run } } => {
+            let bytes = std::fs::read(&file).with_context(|| format!("无法读取 {}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut conn = open(&config)?;
+            let opts = Options { skip_invalid, create_units };
+            let started = std::time::Instant::now();
+            let report = if dry_run {
+                roster::import::preview(&mut conn, &Scope::All, &name, &bytes, opts)
+            } else {
+                roster::import::apply(&mut conn, &Actor::system("命令行导入"), &Scope::All, &name, &bytes, opts)
+            }
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "文件：{}（表头在第 {} 行）\n数据行：{}  新增：{}  更新：{}  无变化：{}  有错误的行：{}",
+                report.filename,
+                report.header_row,
+                report.data_rows,
+                report.new_count,
+                report.update_count,
+                report.unchanged_count,
+                report.invalid_rows
+            );
+            for e in &report.errors {
+                println!("  第 {} 行 {}：{}", e.row, e.column, e.reason);
+            }
+            for u in &report.created_units {
+                println!("  新建单位：{u}");
+            }
+            if let Some(b) = &report.blocked {
+                bail!("{b}");
+            }
+            if dry_run {
+                println!("（只检查，未写入）用时 {:.1} 秒", started.elapsed().as_secs_f64());
+            } else {
+                println!("导入完成，用时 {:.1} 秒", started.elapsed().as_secs_f64());
+            }
+            Ok(())
+        }
+        Command::Export { what: ExportWhat::Officers { file } } => {
+            let mut conn = open(&config)?;
+            let bytes = roster::export::officers_xlsx(&mut conn, &Scope::All, &Default::default())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&file, bytes).with_context(|| format!("无法写入 {}", file.display()))?;
+            println!("已导出到 {}", file.display());
+            Ok(())
+        }
+        Command::DemoData { officers, seed, sheet } => {
+            let mut conn = open(&config)?;
+            let actor = Actor::system("示例数据");
+            let demo = roster::demo::units(&mut conn, &actor, officers).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rows = roster::demo::officer_rows(&demo, officers, seed);
+            println!("单位：{} 个执法主体", demo.units.len());
+            if let Some(path) = sheet {
+                let bytes = roster::demo::rows_to_xlsx(&rows).map_err(|e| anyhow::anyhow!("{e}"))?;
+                std::fs::write(&path, bytes)?;
+                println!("已把 {} 名人员写入 {}（未导入）", rows.len(), path.display());
+            } else {
+                let csv = roster::demo::rows_to_csv(&rows);
+                let report = roster::import::apply(&mut conn, &actor, &Scope::All, "示例数据.csv", &csv, Options::default())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!("已导入：新增 {} 人，更新 {} 人", report.new_count, report.update_count);
+            }
+            Ok(())
+        }
+        Command::Admin { what } => {
+            let mut conn = open(&config)?;
+            let actor = Actor::system("命令行");
+            let (password, generated) = new_password();
+            match what {
+                AdminWhat::Create { username, display_name } => {
+                    let input = zhifa::auth::NewUser {
+                        username: username.clone(),
+                        display_name,
+                        password: password.clone(),
+                        role: "admin".into(),
+                        unit_id: None,
+                        officer_id: None,
+                    };
+                    zhifa::auth::create_user(&mut conn, &actor, &input).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("已创建管理员 {username}");
+                }
+                AdminWhat::ResetPassword { username } => {
+                    let id = zhifa::auth::users(&mut conn)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?
+                        .into_iter()
+                        .find(|u| u.username == username)
+                        .map(|u| u.id)
+                        .with_context(|| format!("没有用户名为 {username} 的账号"))?;
+                    zhifa::auth::reset_password(&mut conn, &actor, id, &password).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("已重置 {username} 的密码并解除锁定");
+                }
+            }
+            if generated {
+                println!("密码（只显示这一次）：{password}");
+            }
+            Ok(())
+        }
+        Command::Audit { what: AuditWhat::Verify } => {
+            let mut conn = open(&config)?;
+            let v = zhifa::audit::verify(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if v.intact {
+                println!("审计日志完整：{} 条记录，哈希链逐条核对无误", v.entries);
+                Ok(())
+            } else {
+                for p in &v.problems {
+                    println!("  {p}");
+                }
+                bail!("审计日志被篡改：共 {} 条记录，发现 {} 处问题", v.entries, v.problems.len())
+            }
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let bind = config.bind.clone();
+    let (state, generated) = zhifa::prepare(config)?;
+    let listener = std::net::TcpListener::bind(&bind).with_context(|| format!("无法监听 {bind}"))?;
+    let backend = state.backend.name();
+    if let Some(p) = generated {
+        println!("================================================================");
+        println!(" 已创建首个管理员账号：admin");
+        println!(" 初始密码（只显示这一次，请登录后修改）：{p}");
+        println!("================================================================");
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let server = zhifa::serve(state, listener)?;
+        println!(
+            "zhifa 已启动：http://{bind}  （数据库：{backend}，{} 毫秒）",
+            started.elapsed().as_millis()
+        );
+        server.await
+    })?;
+    Ok(())
+}

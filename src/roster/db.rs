@@ -1,0 +1,295 @@
+//! Roster queries. Plain diesel, `QueryResult` out; no rules here.
+
+use super::model::{Officer, OfficerFields, Posting, Unit};
+use crate::db::schema::{officer_photos, officer_postings, officers, units};
+use crate::db::{DbConn, MultiBackend};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+pub fn unit(conn: &mut DbConn, id: i64) -> QueryResult<Option<Unit>> {
+    units::table.find(id).select(Unit::as_select()).first(conn).optional()
+}
+
+pub fn unit_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Unit>> {
+    units::table.filter(units::code.eq(code)).select(Unit::as_select()).first(conn).optional()
+}
+
+/// Every unit in tree order (by path).
+pub fn all_units(conn: &mut DbConn) -> QueryResult<Vec<Unit>> {
+    units::table.order(units::path.asc()).select(Unit::as_select()).load(conn)
+}
+
+/// A unit and everything under it, in tree order.
+pub fn subtree(conn: &mut DbConn, path: &str) -> QueryResult<Vec<Unit>> {
+    let upper = crate::db::prefix_upper_bound(path).unwrap_or_default();
+    units::table
+        .filter(units::path.ge(path.to_string()))
+        .filter(units::path.lt(upper))
+        .order(units::path.asc())
+        .select(Unit::as_select())
+        .load(conn)
+}
+
+pub struct NewUnit<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub region_code: &'a str,
+    pub parent: Option<&'a Unit>,
+    pub at: NaiveDateTime,
+}
+
+/// Inserts a unit and sets its path (which needs its id).
+pub fn insert_unit(conn: &mut DbConn, u: NewUnit<'_>) -> QueryResult<Unit> {
+    let id: i64 = diesel::insert_into(units::table)
+        .values((
+            units::code.eq(u.code),
+            units::name.eq(u.name),
+            units::region_code.eq(u.region_code),
+            units::parent_id.eq(u.parent.map(|p| p.id)),
+            units::path.eq(""),
+            units::active.eq(true),
+            units::created_at.eq(u.at),
+            units::updated_at.eq(u.at),
+        ))
+        .returning(units::id)
+        .get_result(conn)?;
+    let path = format!("{}{id}/", u.parent.map(|p| p.path.as_str()).unwrap_or("/"));
+    diesel::update(units::table.find(id)).set(units::path.eq(&path)).execute(conn)?;
+    units::table.find(id).select(Unit::as_select()).first(conn)
+}
+
+pub fn officer(conn: &mut DbConn, id: i64) -> QueryResult<Option<Officer>> {
+    officers::table.find(id).select(Officer::as_select()).first(conn).optional()
+}
+
+pub fn officer_by_id_number(conn: &mut DbConn, id_number: &str) -> QueryResult<Option<Officer>> {
+    officers::table.filter(officers::id_number.eq(id_number)).select(Officer::as_select()).first(conn).optional()
+}
+
+pub fn count_serving_in_unit(conn: &mut DbConn, unit_id: i64, serving: &[&str]) -> QueryResult<i64> {
+    officers::table
+        .filter(officers::unit_id.eq(unit_id))
+        .filter(officers::status.eq_any(serving.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+        .count()
+        .get_result(conn)
+}
+
+pub fn insert_officer(conn: &mut DbConn, f: &OfficerFields, at: NaiveDateTime) -> QueryResult<i64> {
+    diesel::insert_into(officers::table)
+        .values((f, officers::has_photo.eq(false), officers::created_at.eq(at), officers::updated_at.eq(at)))
+        .returning(officers::id)
+        .get_result(conn)
+}
+
+/// Inserts many officers in one statement per chunk; returns their ids by ID number.
+pub fn insert_officers(conn: &mut DbConn, rows: &[OfficerFields], at: NaiveDateTime) -> QueryResult<Vec<(String, i64)>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(500) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|f| (f, officers::has_photo.eq(false), officers::created_at.eq(at), officers::updated_at.eq(at)))
+            .collect();
+        let ids: Vec<(String, i64)> = match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(officers::table)
+                .values(values.clone())
+                .returning((officers::id_number, officers::id))
+                .get_results(c)?,
+            DbConn::Postgres(c) => diesel::insert_into(officers::table)
+                .values(values.clone())
+                .returning((officers::id_number, officers::id))
+                .get_results(c)?,
+        };
+        out.extend(ids);
+    }
+    Ok(out)
+}
+
+pub fn update_officer(conn: &mut DbConn, id: i64, f: &OfficerFields, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(officers::table.find(id)).set((f, officers::updated_at.eq(at))).execute(conn)
+}
+
+/// Starts postings for many officers at once (new officers from an import).
+pub fn open_postings(conn: &mut DbConn, rows: &[(i64, i64, String)], at: NaiveDateTime) -> QueryResult<()> {
+    for chunk in rows.chunks(1000) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(officer_id, unit_id, post)| {
+                (
+                    officer_postings::officer_id.eq(*officer_id),
+                    officer_postings::unit_id.eq(*unit_id),
+                    officer_postings::post.eq(post),
+                    officer_postings::started_at.eq(at),
+                )
+            })
+            .collect();
+        match conn {
+            DbConn::Sqlite(c) => diesel::insert_into(officer_postings::table).values(&values).execute(c)?,
+            DbConn::Postgres(c) => diesel::insert_into(officer_postings::table).values(&values).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// Ends the officer's open posting and starts one at `unit_id`.
+pub fn move_posting(conn: &mut DbConn, officer_id: i64, unit_id: i64, post: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(
+        officer_postings::table
+            .filter(officer_postings::officer_id.eq(officer_id))
+            .filter(officer_postings::ended_at.is_null()),
+    )
+    .set(officer_postings::ended_at.eq(Some(at)))
+    .execute(conn)?;
+    diesel::insert_into(officer_postings::table)
+        .values((
+            officer_postings::officer_id.eq(officer_id),
+            officer_postings::unit_id.eq(unit_id),
+            officer_postings::post.eq(post),
+            officer_postings::started_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn postings(conn: &mut DbConn, officer_id: i64) -> QueryResult<Vec<(Posting, String)>> {
+    officer_postings::table
+        .inner_join(units::table)
+        .filter(officer_postings::officer_id.eq(officer_id))
+        .order(officer_postings::started_at.desc())
+        .then_order_by(officer_postings::id.desc())
+        .select((Posting::as_select(), units::name))
+        .load(conn)
+}
+
+pub fn save_photo(
+    conn: &mut DbConn,
+    officer_id: i64,
+    content_type: &str,
+    (width, height): (i32, i32),
+    data: &[u8],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::delete(officer_photos::table.find(officer_id)).execute(conn)?;
+    diesel::insert_into(officer_photos::table)
+        .values((
+            officer_photos::officer_id.eq(officer_id),
+            officer_photos::content_type.eq(content_type),
+            officer_photos::width.eq(width),
+            officer_photos::height.eq(height),
+            officer_photos::data.eq(data),
+            officer_photos::uploaded_at.eq(at),
+        ))
+        .execute(conn)?;
+    diesel::update(officers::table.find(officer_id)).set(officers::has_photo.eq(true)).execute(conn)?;
+    Ok(())
+}
+
+pub fn photo(conn: &mut DbConn, officer_id: i64) -> QueryResult<Option<(String, Vec<u8>)>> {
+    officer_photos::table
+        .find(officer_id)
+        .select((officer_photos::content_type, officer_photos::data))
+        .first(conn)
+        .optional()
+}
+
+/// What the roster list can be narrowed and ordered by.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Search {
+    /// Name prefix, or ID-number prefix when it starts with a digit.
+    pub q: String,
+    pub unit_id: Option<i64>,
+    /// Only the unit itself, not its sub-units.
+    pub only_unit: bool,
+    pub category: String,
+    pub status: String,
+    pub employment_type: String,
+    /// name | id_number | unit | updated
+    pub sort: String,
+    /// asc | desc
+    pub dir: String,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// The resolved filter: path ranges already computed.
+pub struct SearchFilter {
+    pub name_range: Option<(String, String)>,
+    pub id_prefix: Option<(String, String)>,
+    pub unit_path: Option<(String, String)>,
+    pub scope_path: Option<(String, String)>,
+    pub only_unit: Option<i64>,
+    pub officer_id: Option<i64>,
+    pub category: Option<String>,
+    pub status: Option<String>,
+    pub employment_type: Option<String>,
+}
+
+type Boxed<'a> = diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<officers::table, units::table>, MultiBackend>;
+
+fn filtered(f: &SearchFilter) -> Boxed<'static> {
+    let mut q = officers::table.inner_join(units::table).into_boxed::<MultiBackend>();
+    if let Some((lo, hi)) = &f.name_range {
+        q = q.filter(officers::name.ge(lo.clone())).filter(officers::name.lt(hi.clone()));
+    }
+    if let Some((lo, hi)) = &f.id_prefix {
+        q = q.filter(officers::id_number.ge(lo.clone())).filter(officers::id_number.lt(hi.clone()));
+    }
+    if let Some((lo, hi)) = &f.unit_path {
+        q = q.filter(units::path.ge(lo.clone())).filter(units::path.lt(hi.clone()));
+    }
+    if let Some((lo, hi)) = &f.scope_path {
+        q = q.filter(units::path.ge(lo.clone())).filter(units::path.lt(hi.clone()));
+    }
+    if let Some(u) = f.only_unit {
+        q = q.filter(officers::unit_id.eq(u));
+    }
+    if let Some(id) = f.officer_id {
+        q = q.filter(officers::id.eq(id));
+    }
+    if let Some(c) = &f.category {
+        q = q.filter(officers::category.eq(c.clone()));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(officers::status.eq(s.clone()));
+    }
+    if let Some(e) = &f.employment_type {
+        q = q.filter(officers::employment_type.eq(e.clone()));
+    }
+    q
+}
+
+pub fn count(conn: &mut DbConn, f: &SearchFilter) -> QueryResult<i64> {
+    filtered(f).count().get_result(conn)
+}
+
+pub fn page(
+    conn: &mut DbConn,
+    f: &SearchFilter,
+    sort: &str,
+    desc: bool,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<(Officer, String)>> {
+    let q = filtered(f);
+    let q = match (sort, desc) {
+        ("id_number", false) => q.order(officers::id_number.asc()),
+        ("id_number", true) => q.order(officers::id_number.desc()),
+        ("unit", false) => q.order((units::path.asc(), officers::name.asc())),
+        ("unit", true) => q.order((units::path.desc(), officers::name.asc())),
+        ("updated", false) => q.order(officers::updated_at.asc()),
+        ("updated", true) => q.order(officers::updated_at.desc()),
+        (_, false) => q.order(officers::name.asc()),
+        (_, true) => q.order(officers::name.desc()),
+    };
+    q.then_order_by(officers::id.asc())
+        .offset(offset)
+        .limit(limit)
+        .select((Officer::as_select(), units::name))
+        .load(conn)
+}
+
+/// Every officer's stored fields by ID number: what an import compares against.
+pub fn all_officers_by_id_number(conn: &mut DbConn) -> QueryResult<Vec<Officer>> {
+    officers::table.select(Officer::as_select()).load(conn)
+}

@@ -1,0 +1,434 @@
+//! The officer roster (名录库): units and officers. These functions are the only doors other
+//! modules use; each checks its rules, writes, and records the audit entry in one transaction.
+
+pub mod db;
+pub mod demo;
+pub mod export;
+pub mod import;
+pub mod model;
+pub mod rules;
+pub mod sheet;
+
+use crate::audit::{self, Actor, Change};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+use model::{Officer, OfficerFields, OfficerInput, Posting, Unit, UnitInput};
+use serde::Serialize;
+
+/// Which part of the roster a caller may see and change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    /// A unit and every unit under it, by materialised path.
+    Subtree(String),
+    /// One officer: themselves.
+    Officer(i64),
+    Nothing,
+}
+
+impl Scope {
+    pub fn covers_unit(&self, unit: &Unit) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Subtree(path) => unit.path.starts_with(path.as_str()),
+            Scope::Officer(_) | Scope::Nothing => false,
+        }
+    }
+
+    fn covers_officer(&self, officer: &Officer, unit: &Unit) -> bool {
+        match self {
+            Scope::Officer(id) => *id == officer.id,
+            _ => self.covers_unit(unit),
+        }
+    }
+}
+
+fn range(prefix: &str) -> Option<(String, String)> {
+    crate::db::prefix_upper_bound(prefix).map(|hi| (prefix.to_string(), hi))
+}
+
+// ------------------------------------------------------------------ units
+
+pub fn unit(conn: &mut DbConn, id: i64) -> Result<Unit> {
+    db::unit(conn, id)?.ok_or_else(|| Error::not_found("单位"))
+}
+
+/// Units the scope may see, in tree order.
+pub fn units_in_scope(conn: &mut DbConn, scope: &Scope) -> Result<Vec<Unit>> {
+    Ok(match scope {
+        Scope::All => db::all_units(conn)?,
+        Scope::Subtree(path) => db::subtree(conn, path)?,
+        Scope::Officer(id) => match db::officer(conn, *id)? {
+            Some(o) => db::unit(conn, o.unit_id)?.into_iter().collect(),
+            None => vec![],
+        },
+        Scope::Nothing => vec![],
+    })
+}
+
+fn parent_for(conn: &mut DbConn, parent_id: Option<i64>) -> Result<Option<Unit>> {
+    match parent_id {
+        None => Ok(None),
+        Some(id) => {
+            let p = db::unit(conn, id)?.ok_or_else(|| Error::invalid("parent_id", "上级单位不存在"))?;
+            if !p.active {
+                return Err(Error::invalid("parent_id", format!("上级单位“{}”已停用", p.name)));
+            }
+            Ok(Some(p))
+        }
+    }
+}
+
+pub fn create_unit(conn: &mut DbConn, actor: &Actor, input: &UnitInput) -> Result<Unit> {
+    let f = input.validate().map_err(Error::invalid_fields)?;
+    audit::transaction(conn, actor, |conn, rec| {
+        if db::unit_by_code(conn, &f.code)?.is_some() {
+            return Err(Error::conflict("code", format!("单位代码 {} 已被使用", f.code)));
+        }
+        let parent = parent_for(conn, f.parent_id)?;
+        let unit = db::insert_unit(
+            conn,
+            db::NewUnit {
+                code: &f.code,
+                name: &f.name,
+                region_code: &f.region_code,
+                parent: parent.as_ref(),
+                at: crate::db::now(),
+            },
+        )?;
+        rec.record(conn, Change::new("unit.create", "unit", unit.id, format!("新建单位“{}”", unit.name)).after(&unit))?;
+        Ok(unit)
+    })
+}
+
+/// Renames a unit or corrects its code or region code (not its place in the tree: see `move_unit`).
+pub fn update_unit(conn: &mut DbConn, actor: &Actor, id: i64, input: &UnitInput) -> Result<Unit> {
+    use crate::db::schema::units;
+    use diesel::prelude::*;
+    let f = input.validate().map_err(Error::invalid_fields)?;
+    audit::transaction(conn, actor, |conn, rec| {
+        let before = unit(conn, id)?;
+        if f.code != before.code && db::unit_by_code(conn, &f.code)?.is_some() {
+            return Err(Error::conflict("code", format!("单位代码 {} 已被使用", f.code)));
+        }
+        diesel::update(units::table.find(id))
+            .set((
+                units::code.eq(&f.code),
+                units::name.eq(&f.name),
+                units::region_code.eq(&f.region_code),
+                units::updated_at.eq(crate::db::now()),
+            ))
+            .execute(conn)?;
+        let after = unit(conn, id)?;
+        let summary = if before.name != after.name {
+            format!("单位“{}”更名为“{}”", before.name, after.name)
+        } else {
+            format!("修改单位“{}”", after.name)
+        };
+        rec.record(conn, Change::new("unit.update", "unit", id, summary).before(&before).after(&after))?;
+        Ok(after)
+    })
+}
+
+/// Puts a unit (with everything under it) under another parent, or makes it a root.
+pub fn move_unit(conn: &mut DbConn, actor: &Actor, id: i64, new_parent: Option<i64>) -> Result<Unit> {
+    use crate::db::schema::units;
+    use diesel::prelude::*;
+    audit::transaction(conn, actor, |conn, rec| {
+        let before = unit(conn, id)?;
+        let parent = parent_for(conn, new_parent)?;
+        if let Some(p) = &parent {
+            if p.path.starts_with(&before.path) {
+                return Err(Error::invalid("parent_id", "不能把单位移到它自己或它的下级单位之下"));
+            }
+        }
+        let new_path = format!("{}{id}/", parent.as_ref().map(|p| p.path.as_str()).unwrap_or("/"));
+        let now = crate::db::now();
+        for u in db::subtree(conn, &before.path)? {
+            let path = format!("{new_path}{}", &u.path[before.path.len()..]);
+            diesel::update(units::table.find(u.id)).set(units::path.eq(path)).execute(conn)?;
+        }
+        diesel::update(units::table.find(id))
+            .set((units::parent_id.eq(new_parent), units::updated_at.eq(now)))
+            .execute(conn)?;
+        let after = unit(conn, id)?;
+        let summary = format!(
+            "单位“{}”调整到“{}”之下",
+            after.name,
+            parent.as_ref().map(|p| p.name.as_str()).unwrap_or("（顶级）")
+        );
+        rec.record(conn, Change::new("unit.move", "unit", id, summary).before(&before).after(&after))?;
+        Ok(after)
+    })
+}
+
+pub fn set_unit_active(conn: &mut DbConn, actor: &Actor, id: i64, active: bool) -> Result<Unit> {
+    use crate::db::schema::units;
+    use diesel::prelude::*;
+    audit::transaction(conn, actor, |conn, rec| {
+        let before = unit(conn, id)?;
+        if before.active == active {
+            return Ok(before);
+        }
+        if !active {
+            let active_children = db::subtree(conn, &before.path)?.iter().filter(|u| u.id != id && u.active).count();
+            if active_children > 0 {
+                return Err(Error::Conflict {
+                    message: format!("“{}”下还有 {active_children} 个启用的下级单位，请先停用或调整它们", before.name),
+                    fields: Default::default(),
+                });
+            }
+            let serving = db::count_serving_in_unit(conn, id, &["在岗", "借调", "长期病休"])?;
+            if serving > 0 {
+                return Err(Error::Conflict {
+                    message: format!("“{}”还有 {serving} 名在岗人员，请先把他们调到其他单位", before.name),
+                    fields: Default::default(),
+                });
+            }
+        } else if let Some(pid) = before.parent_id {
+            let parent = unit(conn, pid)?;
+            if !parent.active {
+                return Err(Error::invalid("active", format!("上级单位“{}”已停用，请先启用它", parent.name)));
+            }
+        }
+        diesel::update(units::table.find(id))
+            .set((units::active.eq(active), units::updated_at.eq(crate::db::now())))
+            .execute(conn)?;
+        let after = unit(conn, id)?;
+        let (action, verb) = if active { ("unit.activate", "启用") } else { ("unit.deactivate", "停用") };
+        rec.record(conn, Change::new(action, "unit", id, format!("{verb}单位“{}”", after.name)).before(&before).after(&after))?;
+        Ok(after)
+    })
+}
+
+// ------------------------------------------------------------------ officers
+
+/// An officer with the name of their unit.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfficerView {
+    #[serde(flatten)]
+    pub officer: Officer,
+    pub unit_name: String,
+    pub may_hold_certificate: bool,
+}
+
+impl OfficerView {
+    fn new(officer: Officer, unit_name: String) -> Self {
+        let may_hold_certificate = officer.may_hold_certificate();
+        OfficerView { officer, unit_name, may_hold_certificate }
+    }
+}
+
+pub fn officer(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(Officer, Unit)> {
+    let o = db::officer(conn, id)?.ok_or_else(|| Error::not_found("人员"))?;
+    let u = unit(conn, o.unit_id)?;
+    if !scope.covers_officer(&o, &u) {
+        // the same answer as a missing record: no probing of who exists
+        return Err(Error::not_found("人员"));
+    }
+    Ok((o, u))
+}
+
+fn writable_unit(conn: &mut DbConn, scope: &Scope, unit_id: i64) -> Result<Unit> {
+    let u = db::unit(conn, unit_id)?.ok_or_else(|| Error::invalid("unit_id", "所选单位不存在"))?;
+    if !scope.covers_unit(&u) {
+        return Err(Error::invalid("unit_id", format!("您无权管理“{}”的人员", u.name)));
+    }
+    if !u.active {
+        return Err(Error::invalid("unit_id", format!("单位“{}”已停用", u.name)));
+    }
+    Ok(u)
+}
+
+pub fn create_officer(conn: &mut DbConn, actor: &Actor, scope: &Scope, input: &OfficerInput) -> Result<Officer> {
+    let f = input.validate().map_err(Error::invalid_fields)?;
+    audit::transaction(conn, actor, |conn, rec| {
+        let unit = writable_unit(conn, scope, f.unit_id)?;
+        if let Some(existing) = db::officer_by_id_number(conn, &f.id_number)? {
+            return Err(Error::conflict(
+                "id_number",
+                format!("身份证号 {} 已在名录库中（{}），请直接修改该人员", f.id_number, existing.name),
+            ));
+        }
+        let now = crate::db::now();
+        let id = db::insert_officer(conn, &f, now)?;
+        db::open_postings(conn, &[(id, unit.id, f.post.clone())], now)?;
+        let o = db::officer(conn, id)?.ok_or_else(|| Error::not_found("人员"))?;
+        rec.record(
+            conn,
+            Change::new("officer.create", "officer", id, format!("新增人员“{}”（{}）", o.name, unit.name)).after(&f),
+        )?;
+        Ok(o)
+    })
+}
+
+/// Changes an officer's record. A change of unit is a transfer: the posting history keeps it.
+pub fn update_officer(conn: &mut DbConn, actor: &Actor, scope: &Scope, id: i64, input: &OfficerInput) -> Result<Officer> {
+    let f = input.validate().map_err(Error::invalid_fields)?;
+    audit::transaction(conn, actor, |conn, rec| {
+        let (before, _) = officer(conn, scope, id)?;
+        if matches!(scope, Scope::Officer(_)) {
+            return Err(Error::Forbidden("人员本人不能修改名录信息，请联系所在单位联络员".into()));
+        }
+        apply_update(conn, rec, scope, &before, &f)?;
+        db::officer(conn, id)?.ok_or_else(|| Error::not_found("人员"))
+    })
+}
+
+/// Writes `f` over `before` inside the caller's transaction; returns whether anything changed.
+fn apply_update(
+    conn: &mut DbConn,
+    rec: &mut audit::Recorder,
+    scope: &Scope,
+    before: &Officer,
+    f: &OfficerFields,
+) -> Result<bool> {
+    let old = OfficerFields::of(before);
+    if old == *f {
+        return Ok(false);
+    }
+    if f.id_number != old.id_number {
+        if let Some(other) = db::officer_by_id_number(conn, &f.id_number)? {
+            return Err(Error::conflict("id_number", format!("身份证号 {} 已属于“{}”", f.id_number, other.name)));
+        }
+    }
+    let now = crate::db::now();
+    if f.unit_id != old.unit_id {
+        let to = writable_unit(conn, scope, f.unit_id)?;
+        let from = unit(conn, old.unit_id)?;
+        db::move_posting(conn, before.id, to.id, &f.post, now)?;
+        rec.record(
+            conn,
+            Change::new(
+                "officer.transfer",
+                "officer",
+                before.id,
+                format!("“{}”由“{}”调至“{}”", f.name, from.name, to.name),
+            )
+            .before(&serde_json::json!({"unit_id": from.id, "unit": from.name}))
+            .after(&serde_json::json!({"unit_id": to.id, "unit": to.name})),
+        )?;
+    }
+    db::update_officer(conn, before.id, f, now)?;
+    let changed = f.changed_fields(&old).join("、");
+    rec.record(
+        conn,
+        Change::new("officer.update", "officer", before.id, format!("修改人员“{}”：{changed}", f.name))
+            .before(&old)
+            .after(f),
+    )?;
+    Ok(true)
+}
+
+/// Stores a JPEG or PNG photo for the card printer.
+pub fn set_photo(conn: &mut DbConn, actor: &Actor, scope: &Scope, id: i64, bytes: &[u8], max_bytes: usize) -> Result<()> {
+    if bytes.len() > max_bytes {
+        return Err(Error::TooLarge(format!("照片不能超过 {} KB", max_bytes / 1024)));
+    }
+    let content_type = match imagesize::image_type(bytes) {
+        Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
+        Ok(imagesize::ImageType::Png) => "image/png",
+        _ => return Err(Error::invalid("photo", "照片只能是 JPEG 或 PNG 格式")),
+    };
+    let size = imagesize::blob_size(bytes).map_err(|_| Error::invalid("photo", "照片文件已损坏，无法读取尺寸"))?;
+    if size.width < 100 || size.height < 120 {
+        return Err(Error::invalid(
+            "photo",
+            format!("照片太小（{}×{} 像素），至少需要 100×120 像素才能清晰打印", size.width, size.height),
+        ));
+    }
+    if size.width > 6000 || size.height > 6000 {
+        return Err(Error::invalid("photo", "照片尺寸过大（超过 6000 像素）"));
+    }
+    audit::transaction(conn, actor, |conn, rec| {
+        let (o, _) = officer(conn, scope, id)?;
+        if matches!(scope, Scope::Officer(_)) {
+            return Err(Error::Forbidden("照片由所在单位联络员上传".into()));
+        }
+        db::save_photo(conn, id, content_type, (size.width as i32, size.height as i32), bytes, crate::db::now())?;
+        rec.record(
+            conn,
+            Change::new("officer.photo", "officer", id, format!("上传“{}”的照片（{}×{}）", o.name, size.width, size.height)),
+        )?;
+        Ok(())
+    })
+}
+
+pub fn photo(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(String, Vec<u8>)> {
+    officer(conn, scope, id)?;
+    db::photo(conn, id)?.ok_or_else(|| Error::not_found("照片"))
+}
+
+/// One officer's postings (newest first) and the audit entries about them (newest first).
+pub fn history(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(Vec<(Posting, String)>, Vec<audit::db::Entry>)> {
+    officer(conn, scope, id)?;
+    let postings = db::postings(conn, id)?;
+    let filter = audit::db::Filter {
+        entity_type: Some("officer".into()),
+        entity_id: Some(id.to_string()),
+        ..Default::default()
+    };
+    let changes = audit::db::list(conn, &filter, 200)?;
+    Ok((postings, changes))
+}
+
+/// A page of the roster.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+    pub pages: i64,
+    pub items: Vec<OfficerView>,
+}
+
+pub fn resolve_search(conn: &mut DbConn, scope: &Scope, s: &db::Search) -> Result<db::SearchFilter> {
+    let q = rules::clean_text(&rules::to_half_width(&s.q));
+    let by_id = q.chars().next().is_some_and(|c| c.is_ascii_digit());
+    let mut f = db::SearchFilter {
+        name_range: None,
+        id_prefix: None,
+        unit_path: None,
+        scope_path: None,
+        only_unit: None,
+        officer_id: None,
+        category: Some(s.category.trim().to_string()).filter(|c| !c.is_empty()),
+        status: Some(s.status.trim().to_string()).filter(|c| !c.is_empty()),
+        employment_type: Some(s.employment_type.trim().to_string()).filter(|c| !c.is_empty()),
+    };
+    if by_id {
+        f.id_prefix = range(&q.to_ascii_uppercase().replace(' ', ""));
+    } else if !q.is_empty() {
+        f.name_range = range(&rules::normalize_name(&q).unwrap_or(q));
+    }
+    if let Some(unit_id) = s.unit_id {
+        let u = unit(conn, unit_id)?;
+        if s.only_unit {
+            f.only_unit = Some(u.id);
+        } else {
+            f.unit_path = range(&u.path);
+        }
+    }
+    match scope {
+        Scope::All => {}
+        Scope::Subtree(path) => f.scope_path = range(path),
+        Scope::Officer(id) => f.officer_id = Some(*id),
+        Scope::Nothing => f.officer_id = Some(-1),
+    }
+    Ok(f)
+}
+
+pub fn search(conn: &mut DbConn, scope: &Scope, s: &db::Search) -> Result<Page> {
+    let per_page = s.per_page.unwrap_or(50).clamp(1, 200);
+    let page = s.page.unwrap_or(1).max(1);
+    let f = resolve_search(conn, scope, s)?;
+    let total = db::count(conn, &f)?;
+    let rows = db::page(conn, &f, &s.sort, s.dir == "desc", (page - 1) * per_page, per_page)?;
+    Ok(Page {
+        total,
+        page,
+        per_page,
+        pages: (total + per_page - 1) / per_page,
+        items: rows.into_iter().map(|(o, u)| OfficerView::new(o, u)).collect(),
+    })
+}

@@ -1,0 +1,143 @@
+//! The one place where a domain error becomes an HTTP answer: JSON for the API, a Chinese page
+//! for the browser. Every variant has its own status; internal causes are logged, not shown.
+
+use crate::error::{Error, FieldErrors};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+
+/// (status, machine code) of each error: the exhaustive map.
+fn classify(e: &Error) -> (StatusCode, &'static str) {
+    match e {
+        Error::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+        Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
+        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+        Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+        Error::Csrf => (StatusCode::FORBIDDEN, "csrf"),
+        Error::Locked(_) => (StatusCode::LOCKED, "locked"),
+        Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        Error::Database(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+fn log(e: &Error, status: StatusCode) {
+    if status.is_server_error() {
+        let mut chain = String::new();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            chain.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        tracing::error!("{e}{chain}");
+    }
+}
+
+fn fields_of(e: &Error) -> FieldErrors {
+    match e {
+        Error::Invalid { fields, .. } | Error::Conflict { fields, .. } => fields.clone(),
+        _ => FieldErrors::new(),
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "FieldErrors::is_empty")]
+    fields: FieldErrors,
+}
+
+/// An error answered as JSON.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        classify(&self.0).0
+    }
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = classify(&self.0);
+        log(&self.0, status);
+        let mut r = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            r.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        r.json(Body { error: Inner { code, message: self.0.to_string(), fields: fields_of(&self.0) } })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: String,
+    fields: Vec<String>,
+}
+
+/// An error answered as a page (or, when not signed in, a redirect to the login page).
+#[derive(Debug)]
+pub struct PageError(pub Error);
+
+impl<E: Into<Error>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        classify(&self.0).0
+    }
+    fn error_response(&self) -> HttpResponse {
+        let (status, _) = classify(&self.0);
+        log(&self.0, status);
+        if matches!(self.0, Error::Unauthenticated) {
+            return HttpResponse::SeeOther().insert_header(("Location", "/login")).finish();
+        }
+        let title = match status {
+            StatusCode::NOT_FOUND => "未找到",
+            StatusCode::FORBIDDEN => "无权操作",
+            StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "输入有误",
+            StatusCode::CONFLICT => "数据冲突",
+            s if s.is_server_error() => "系统错误",
+            _ => "无法完成操作",
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message: self.0.to_string(),
+            fields: fields_of(&self.0).into_values().collect(),
+        };
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(page.render().unwrap_or_else(|_| self.0.to_string()))
+    }
+}

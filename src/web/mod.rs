@@ -1,0 +1,121 @@
+//! HTTP: thin handlers over the domain modules. `api` answers JSON under /api/v1, `pages` renders
+//! the Chinese UI; both share the state, the sign-in extractors and the error mapping.
+
+pub mod api;
+pub mod error;
+pub mod pages;
+
+use crate::auth::{self, Policy, Principal, SessionKind};
+use crate::config::Config;
+use crate::db::{Backend, DbConn, Pool};
+use crate::error::{Error, Result};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use error::{ApiError, PageError};
+use futures_util::future::LocalBoxFuture;
+use std::sync::Arc;
+
+pub const SESSION_COOKIE: &str = "zhifa_session";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+    pub config: Arc<Config>,
+    pub policy: Policy,
+}
+
+impl AppState {
+    /// Runs blocking database work on the thread pool with a pooled connection.
+    pub async fn db<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| Error::Internal(anyhow::anyhow!("后台任务失败：{e}")))?
+    }
+}
+
+/// The peer's address (a proxy in front should be trusted explicitly, not by header).
+pub fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "未知".into())
+}
+
+fn credentials(req: &HttpRequest) -> Option<(String, SessionKind)> {
+    if let Some(h) = req.headers().get("Authorization").and_then(|v| v.to_str().ok()) {
+        if let Some(t) = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) {
+            return Some((t.trim().to_string(), SessionKind::Api));
+        }
+    }
+    req.cookie(SESSION_COOKIE).map(|c| (c.value().to_string(), SessionKind::Browser))
+}
+
+async fn principal(req: HttpRequest) -> Result<Principal> {
+    let state = req.app_data::<web::Data<AppState>>().ok_or(Error::Unauthenticated)?.clone();
+    let (token, presented) = credentials(&req).ok_or(Error::Unauthenticated)?;
+    let ip = client_ip(&req);
+    let policy = state.policy;
+    let p = state
+        .db(move |c| auth::authenticate(c, &policy, &token, &ip))
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    // a browser session's cookie must not be replayed as a bearer token, nor the reverse
+    if p.kind != presented {
+        return Err(Error::Unauthenticated);
+    }
+    Ok(p)
+}
+
+/// The signed-in user of an API call. Cookie-authenticated calls that change something must
+/// carry the session's CSRF token in `X-CSRF-Token`.
+pub struct ApiUser(pub Principal);
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, std::result::Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let p = principal(req.clone()).await?;
+            let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+            if !safe && p.kind == SessionKind::Browser {
+                let header = req.headers().get("X-CSRF-Token").and_then(|v| v.to_str().ok()).unwrap_or("");
+                p.check_csrf(header)?;
+            }
+            Ok(ApiUser(p))
+        })
+    }
+}
+
+/// The signed-in user of a page; without one, the page redirects to the login form.
+pub struct PageUser(pub Principal);
+
+impl FromRequest for PageUser {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, std::result::Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let p = principal(req).await?;
+            if p.kind != SessionKind::Browser {
+                return Err(PageError(Error::Unauthenticated));
+            }
+            Ok(PageUser(p))
+        })
+    }
+}
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(api::healthz));
+    api::routes(cfg);
+    pages::routes(cfg);
+}

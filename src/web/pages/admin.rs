@@ -1,0 +1,189 @@
+//! Accounts and the audit log.
+
+use super::roster::local_time;
+use super::{Ctx, PageResult, redirect, render};
+use crate::audit::{self, db::Entry, db::Filter};
+use crate::auth::{self, NewUser, Role, User};
+use crate::error::{Error, FieldErrors};
+use crate::roster::model::Unit;
+use crate::web::{AppState, PageUser};
+use actix_web::web;
+use askama::Template;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    ctx: Ctx,
+    users: Vec<User>,
+    units: Vec<Unit>,
+    roles: Vec<(&'static str, &'static str)>,
+    input: NewUser,
+    errors: FieldErrors,
+    message: Option<String>,
+}
+
+impl UsersPage {
+    fn role_label(&self, r: &str) -> &'static str {
+        Role::parse(r).map(|r| r.label()).unwrap_or("未知")
+    }
+    fn unit_name(&self, id: &Option<i64>) -> String {
+        id.and_then(|id| self.units.iter().find(|u| u.id == id)).map(|u| u.name.clone()).unwrap_or_default()
+    }
+    fn err(&self, k: &str) -> String {
+        self.errors.get(k).cloned().unwrap_or_default()
+    }
+    fn locked(&self, u: &User) -> bool {
+        u.locked_now()
+    }
+}
+
+async fn users_page(state: &AppState, p: &crate::auth::Principal, input: NewUser, errors: FieldErrors, message: Option<String>) -> PageResult {
+    let (users, units) = state.db(|c| Ok((auth::users(c)?, crate::roster::db::all_units(c)?))).await?;
+    let status = if errors.is_empty() { actix_web::http::StatusCode::OK } else { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let mut r = render(&UsersPage {
+        ctx: Ctx::new(p, "users"),
+        users,
+        units,
+        roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+        input,
+        errors,
+        message,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    message: Option<String>,
+}
+
+pub async fn users(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<UsersQuery>) -> PageResult {
+    p.require_admin()?;
+    users_page(&state, &p, NewUser { role: "liaison".into(), ..Default::default() }, FieldErrors::new(), q.into_inner().message).await
+}
+
+#[derive(Deserialize)]
+pub struct NewUserForm {
+    csrf: String,
+    username: String,
+    display_name: String,
+    password: String,
+    role: String,
+    #[serde(default)]
+    unit_id: String,
+    #[serde(default)]
+    officer_id_number: String,
+}
+
+pub async fn create_user(state: web::Data<AppState>, PageUser(p): PageUser, form: web::Form<NewUserForm>) -> PageResult {
+    p.check_csrf(&form.csrf)?;
+    p.require_admin()?;
+    let f = form.into_inner();
+    let id_number = f.officer_id_number.clone();
+    let officer_id = if id_number.trim().is_empty() {
+        None
+    } else {
+        let n = crate::roster::rules::IdNumber::parse(&id_number).map(|i| i.to_string()).unwrap_or_default();
+        state.db(move |c| Ok(crate::roster::db::officer_by_id_number(c, &n)?.map(|o| o.id))).await?
+    };
+    let input = NewUser {
+        username: f.username,
+        display_name: f.display_name,
+        password: f.password,
+        role: f.role,
+        unit_id: f.unit_id.trim().parse().ok(),
+        officer_id,
+    };
+    if !id_number.trim().is_empty() && officer_id.is_none() && input.role == "officer" {
+        let mut e = FieldErrors::new();
+        e.insert("officer_id".into(), format!("名录库中没有身份证号为 {} 的人员", id_number.trim()));
+        return users_page(&state, &p, input, e, None).await;
+    }
+    let i2 = input.clone();
+    let actor = p.actor();
+    match state.db(move |c| auth::create_user(c, &actor, &i2)).await {
+        Ok(u) => Ok(redirect(&format!("/users?message={}", urlencoding::encode(&format!("已创建账号 {}", u.username))))),
+        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => users_page(&state, &p, input, fields, None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    csrf: String,
+    password: String,
+}
+
+pub async fn reset_password(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<ResetForm>) -> PageResult {
+    p.check_csrf(&form.csrf)?;
+    p.require_admin()?;
+    let id = *id;
+    let f = form.into_inner();
+    state.db(move |c| auth::reset_password(c, &p.actor(), id, &f.password)).await?;
+    Ok(redirect(&format!("/users?message={}", urlencoding::encode("密码已重置，账号已解锁"))))
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    csrf: String,
+    active: bool,
+}
+
+pub async fn set_active(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<ActiveForm>) -> PageResult {
+    p.check_csrf(&form.csrf)?;
+    p.require_admin()?;
+    let id = *id;
+    let active = form.active;
+    state.db(move |c| auth::set_active(c, &p.actor(), id, active)).await?;
+    Ok(redirect("/users"))
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    ctx: Ctx,
+    entries: Vec<Entry>,
+    filter: Filter,
+    next: Option<String>,
+}
+
+impl AuditPage {
+    fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        local_time(t)
+    }
+    fn action_label<'a>(&self, a: &'a str) -> &'a str {
+        audit::rules::action_label(a)
+    }
+}
+
+pub async fn audit(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<Filter>) -> PageResult {
+    p.require_audit_reader()?;
+    let filter = q.into_inner();
+    let f2 = filter.clone();
+    let entries = state.db(move |c| Ok(audit::db::list(c, &f2, 100)?)).await?;
+    let next = entries.last().filter(|e| e.seq > 1 && entries.len() == 100).map(|e| {
+        let mut parts = vec![format!("before_seq={}", e.seq - 1)];
+        for (k, v) in [("entity_type", &filter.entity_type), ("entity_id", &filter.entity_id), ("actor", &filter.actor), ("action", &filter.action)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", urlencoding::encode(v)));
+            }
+        }
+        parts.join("&")
+    });
+    render(&AuditPage { ctx: Ctx::new(&p, "audit"), entries, filter, next })
+}
+
+#[derive(Template)]
+#[template(path = "audit_verify.html")]
+struct VerifyPage {
+    ctx: Ctx,
+    v: audit::Verification,
+}
+
+pub async fn verify(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
+    p.require_audit_reader()?;
+    let v = state.db(audit::verify).await?;
+    render(&VerifyPage { ctx: Ctx::new(&p, "audit"), v })
+}

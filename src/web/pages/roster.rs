@@ -1,0 +1,419 @@
+use super::{Ctx, PageResult, read_multipart, redirect, render};
+use crate::error::{Error, FieldErrors};
+use crate::roster::model::{Officer, OfficerInput, Posting, Unit, UnitInput};
+use crate::roster::{self, Page, db::Search, rules};
+use crate::web::{AppState, PageUser};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+/// A unit in a select box, indented by depth.
+pub struct UnitOption {
+    pub id: i64,
+    pub label: String,
+    pub active: bool,
+}
+
+fn unit_options(units: &[Unit]) -> Vec<UnitOption> {
+    let min = units.iter().map(|u| u.depth()).min().unwrap_or(0);
+    units
+        .iter()
+        .map(|u| UnitOption { id: u.id, label: format!("{}{}", "　".repeat(u.depth() - min), u.name), active: u.active })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "officers.html")]
+struct OfficersPage {
+    ctx: Ctx,
+    page: Page,
+    search: Search,
+    units: Vec<UnitOption>,
+    statuses: Vec<&'static str>,
+    employment_types: Vec<&'static str>,
+    query: String,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+fn query_string(s: &Search, page: i64) -> String {
+    let mut parts = vec![];
+    let mut add = |k: &str, v: &str| {
+        if !v.is_empty() {
+            parts.push(format!("{k}={}", urlencoding::encode(v)));
+        }
+    };
+    add("q", &s.q);
+    add("unit_id", &s.unit_id.map(|u| u.to_string()).unwrap_or_default());
+    add("only_unit", if s.only_unit { "true" } else { "" });
+    add("category", &s.category);
+    add("status", &s.status);
+    add("employment_type", &s.employment_type);
+    add("sort", &s.sort);
+    add("dir", &s.dir);
+    if page > 1 {
+        add("page", &page.to_string());
+    }
+    parts.join("&")
+}
+
+pub async fn officers(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<Search>) -> PageResult {
+    let search = q.into_inner();
+    let scope = p.scope();
+    let s2 = search.clone();
+    let (page, units) = state
+        .db(move |c| Ok((roster::search(c, &scope, &s2)?, roster::units_in_scope(c, &scope)?)))
+        .await?;
+    let prev = (page.page > 1).then(|| query_string(&search, page.page - 1));
+    let next = (page.page < page.pages).then(|| query_string(&search, page.page + 1));
+    render(&OfficersPage {
+        ctx: Ctx::new(&p, "officers"),
+        query: query_string(&search, 1),
+        page,
+        search,
+        units: unit_options(&units),
+        statuses: rules::STATUSES.labels(),
+        employment_types: rules::EMPLOYMENT_TYPES.labels(),
+        prev,
+        next,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "officer.html")]
+struct OfficerPage {
+    ctx: Ctx,
+    o: Officer,
+    unit: Unit,
+    birth: String,
+    postings: Vec<(Posting, String)>,
+    changes: Vec<crate::audit::db::Entry>,
+}
+
+impl OfficerPage {
+    fn when(&self, t: &chrono::NaiveDateTime) -> String {
+        local_time(t)
+    }
+    fn action_label<'a>(&self, a: &'a str) -> &'a str {
+        crate::audit::rules::action_label(a)
+    }
+}
+
+/// UTC in the database, local time on the page.
+pub fn local_time(t: &chrono::NaiveDateTime) -> String {
+    let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(*t, chrono::Utc).with_timezone(&chrono::Local);
+    format!("{} {}", rules::chinese_date(local.date_naive()), local.format("%H:%M"))
+}
+
+pub async fn officer(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>) -> PageResult {
+    let scope = p.scope();
+    let id = *id;
+    let ((o, unit), (postings, changes)) =
+        state.db(move |c| Ok((roster::officer(c, &scope, id)?, roster::history(c, &scope, id)?))).await?;
+    render(&OfficerPage { ctx: Ctx::new(&p, "officers"), birth: rules::chinese_date(o.birth_date), o, unit, postings, changes })
+}
+
+#[derive(Template)]
+#[template(path = "officer_form.html")]
+struct OfficerForm {
+    ctx: Ctx,
+    id: Option<i64>,
+    input: OfficerInput,
+    errors: FieldErrors,
+    units: Vec<UnitOption>,
+    statuses: Vec<&'static str>,
+    employment_types: Vec<&'static str>,
+}
+
+impl OfficerForm {
+    fn err(&self, k: &str) -> String {
+        self.errors.get(k).cloned().unwrap_or_default()
+    }
+    fn selected_unit(&self, id: &i64) -> bool {
+        self.input.unit_id == Some(*id)
+    }
+}
+
+async fn officer_form(state: &AppState, p: &crate::auth::Principal, id: Option<i64>, input: OfficerInput, errors: FieldErrors) -> PageResult {
+    let scope = p.scope();
+    let units = state.db(move |c| roster::units_in_scope(c, &scope)).await?;
+    let status = if errors.is_empty() { actix_web::http::StatusCode::OK } else { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let mut r = render(&OfficerForm {
+        ctx: Ctx::new(p, "officers"),
+        id,
+        input,
+        errors,
+        units: unit_options(&units).into_iter().filter(|u| u.active).collect(),
+        statuses: rules::STATUSES.labels(),
+        employment_types: rules::EMPLOYMENT_TYPES.labels(),
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+pub async fn new_officer(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
+    p.require_roster_writer()?;
+    let input = OfficerInput { status: "在岗".into(), ..Default::default() };
+    officer_form(&state, &p, None, input, FieldErrors::new()).await
+}
+
+pub async fn edit_officer(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>) -> PageResult {
+    p.require_roster_writer()?;
+    let scope = p.scope();
+    let id = *id;
+    let (o, _) = state.db(move |c| roster::officer(c, &scope, id)).await?;
+    officer_form(&state, &p, Some(id), OfficerInput::from_officer(&o), FieldErrors::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct OfficerFormData {
+    csrf: String,
+    #[serde(flatten)]
+    input: OfficerInput,
+}
+
+async fn save_officer(state: web::Data<AppState>, p: crate::auth::Principal, id: Option<i64>, form: OfficerFormData) -> PageResult {
+    p.check_csrf(&form.csrf)?;
+    p.require_roster_writer()?;
+    let scope = p.scope();
+    let actor = p.actor();
+    let input = form.input.clone();
+    let result = state
+        .db(move |c| match id {
+            None => roster::create_officer(c, &actor, &scope, &input),
+            Some(id) => roster::update_officer(c, &actor, &scope, id, &input),
+        })
+        .await;
+    match result {
+        Ok(o) => Ok(redirect(&format!("/officers/{}", o.id))),
+        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => {
+            officer_form(&state, &p, id, form.input, fields).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The select box sends "" for "none"; the form carries unit_id as text.
+#[derive(Deserialize)]
+pub struct RawOfficerForm {
+    csrf: String,
+    #[serde(default)]
+    unit_id: String,
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
+}
+
+fn parse_officer_form(raw: RawOfficerForm) -> OfficerFormData {
+    let get = |k: &str| raw.rest.get(k).cloned().unwrap_or_default();
+    OfficerFormData {
+        csrf: raw.csrf.clone(),
+        input: OfficerInput {
+            name: get("name"),
+            id_number: get("id_number"),
+            sex: get("sex"),
+            birth_date: get("birth_date"),
+            unit_id: raw.unit_id.trim().parse().ok(),
+            post: get("post"),
+            category: get("category"),
+            region: get("region"),
+            employment_type: get("employment_type"),
+            phone: get("phone"),
+            status: get("status"),
+        },
+    }
+}
+
+pub async fn create_officer(state: web::Data<AppState>, PageUser(p): PageUser, form: web::Form<RawOfficerForm>) -> PageResult {
+    save_officer(state, p, None, parse_officer_form(form.into_inner())).await
+}
+
+pub async fn update_officer(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+    form: web::Form<RawOfficerForm>,
+) -> PageResult {
+    save_officer(state, p, Some(*id), parse_officer_form(form.into_inner())).await
+}
+
+pub async fn photo(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>) -> PageResult {
+    let scope = p.scope();
+    let id = *id;
+    let (ct, data) = state.db(move |c| roster::photo(c, &scope, id)).await?;
+    Ok(HttpResponse::Ok().content_type(ct).insert_header(("Cache-Control", "private, no-cache")).body(data))
+}
+
+pub async fn upload_photo(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+    mp: actix_multipart::Multipart,
+) -> PageResult {
+    let form = read_multipart(mp, state.config.max_photo_bytes + 64 * 1024).await?;
+    p.check_csrf(form.fields.get("csrf").map(String::as_str).unwrap_or(""))?;
+    p.require_roster_writer()?;
+    let (_, bytes) = form.file.ok_or_else(|| Error::invalid("photo", "请选择照片文件"))?;
+    let scope = p.scope();
+    let id = *id;
+    let max = state.config.max_photo_bytes;
+    state.db(move |c| roster::set_photo(c, &p.actor(), &scope, id, &bytes, max)).await?;
+    Ok(redirect(&format!("/officers/{id}")))
+}
+
+pub async fn export(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<Search>) -> PageResult {
+    let scope = p.scope();
+    let bytes = state.db(move |c| roster::export::officers_xlsx(c, &scope, &q)).await?;
+    let name = format!("行政执法人员名录_{}.xlsx", chrono::Local::now().format("%Y%m%d"));
+    Ok(crate::web::api::xlsx_response(&name, bytes))
+}
+
+pub async fn template(PageUser(_p): PageUser) -> PageResult {
+    Ok(crate::web::api::xlsx_response("行政执法人员导入模板.xlsx", roster::export::template_xlsx()?))
+}
+
+// ------------------------------------------------------------------ units
+
+#[derive(Template)]
+#[template(path = "units.html")]
+struct UnitsPage {
+    ctx: Ctx,
+    units: Vec<(Unit, usize)>,
+}
+
+pub async fn units(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
+    let scope = p.scope();
+    let units = state.db(move |c| roster::units_in_scope(c, &scope)).await?;
+    let min = units.iter().map(|u| u.depth()).min().unwrap_or(0);
+    let units = units.into_iter().map(|u| {
+        let d = u.depth() - min;
+        (u, d)
+    });
+    render(&UnitsPage { ctx: Ctx::new(&p, "units"), units: units.collect() })
+}
+
+#[derive(Template)]
+#[template(path = "unit_form.html")]
+struct UnitForm {
+    ctx: Ctx,
+    id: Option<i64>,
+    active: bool,
+    input: UnitInput,
+    errors: FieldErrors,
+    units: Vec<UnitOption>,
+}
+
+impl UnitForm {
+    fn err(&self, k: &str) -> String {
+        self.errors.get(k).cloned().unwrap_or_default()
+    }
+    fn is_parent(&self, id: &i64) -> bool {
+        self.input.parent_id == Some(*id)
+    }
+}
+
+async fn unit_form(state: &AppState, p: &crate::auth::Principal, id: Option<i64>, active: bool, input: UnitInput, errors: FieldErrors) -> PageResult {
+    let units = state.db(|c| Ok(roster::db::all_units(c)?)).await?;
+    let status = if errors.is_empty() { actix_web::http::StatusCode::OK } else { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let mut r = render(&UnitForm {
+        ctx: Ctx::new(p, "units"),
+        id,
+        active,
+        input,
+        errors,
+        units: unit_options(&units).into_iter().filter(|u| u.active && Some(u.id) != id).collect(),
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+pub async fn new_unit(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
+    p.require_admin()?;
+    unit_form(&state, &p, None, true, UnitInput::default(), FieldErrors::new()).await
+}
+
+pub async fn edit_unit(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>) -> PageResult {
+    p.require_admin()?;
+    let id = *id;
+    let u = state.db(move |c| roster::unit(c, id)).await?;
+    let input = UnitInput { code: u.code, name: u.name, region_code: u.region_code, parent_id: u.parent_id };
+    unit_form(&state, &p, Some(id), u.active, input, FieldErrors::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct UnitFormData {
+    csrf: String,
+    code: String,
+    name: String,
+    region_code: String,
+    #[serde(default)]
+    parent_id: String,
+}
+
+impl UnitFormData {
+    fn input(&self) -> UnitInput {
+        UnitInput {
+            code: self.code.clone(),
+            name: self.name.clone(),
+            region_code: self.region_code.clone(),
+            parent_id: self.parent_id.trim().parse().ok(),
+        }
+    }
+}
+
+pub async fn create_unit(state: web::Data<AppState>, PageUser(p): PageUser, form: web::Form<UnitFormData>) -> PageResult {
+    p.check_csrf(&form.csrf)?;
+    p.require_admin()?;
+    let input = form.input();
+    let actor = p.actor();
+    let i2 = input.clone();
+    match state.db(move |c| roster::create_unit(c, &actor, &i2)).await {
+        Ok(_) => Ok(redirect("/units")),
+        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => unit_form(&state, &p, None, true, input, fields).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn update_unit(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<UnitFormData>) -> PageResult {
+    p.check_csrf(&form.csrf)?;
+    p.require_admin()?;
+    let id = *id;
+    let input = form.input();
+    let actor = p.actor();
+    let i2 = input.clone();
+    match state.db(move |c| roster::update_unit(c, &actor, id, &i2)).await {
+        Ok(_) => Ok(redirect("/units")),
+        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => unit_form(&state, &p, Some(id), true, input, fields).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    csrf: String,
+    #[serde(default)]
+    parent_id: String,
+}
+
+pub async fn move_unit(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<MoveForm>) -> PageResult {
+    p.check_csrf(&form.csrf)?;
+    p.require_admin()?;
+    let id = *id;
+    let parent = form.parent_id.trim().parse().ok();
+    state.db(move |c| roster::move_unit(c, &p.actor(), id, parent)).await?;
+    Ok(redirect("/units"))
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    csrf: String,
+    active: bool,
+}
+
+pub async fn set_unit_active(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<ActiveForm>) -> PageResult {
+    p.check_csrf(&form.csrf)?;
+    p.require_admin()?;
+    let id = *id;
+    let active = form.active;
+    state.db(move |c| roster::set_unit_active(c, &p.actor(), id, active)).await?;
+    Ok(redirect("/units"))
+}
