@@ -58,29 +58,49 @@ impl Config {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let parse = |k: &str| -> anyhow::Result<Option<i64>> {
             env(k)
-                .map(|v| v.parse::<i64>().map_err(|_| anyhow::anyhow!("环境变量 {k} 应为整数：{v}")))
+                .map(|v| {
+                    v.parse::<i64>()
+                        .map_err(|_| anyhow::anyhow!("环境变量 {k} 应为整数：{v}"))
+                })
                 .transpose()
         };
-        let data_dir = env("ZHIFA_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| "data".into());
+        let data_dir = env("ZHIFA_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| "data".into());
         let database_url = env("DATABASE_URL")
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("zhifa.db").display()));
         Ok(Config {
             database_url,
             data_dir,
-            bind: env("ZHIFA_BIND").or(file.bind).unwrap_or_else(|| "127.0.0.1:8080".into()),
+            bind: env("ZHIFA_BIND")
+                .or(file.bind)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
             admin_password: env("ZHIFA_ADMIN_PASSWORD").or(file.admin_password),
-            session_idle_minutes: parse("ZHIFA_SESSION_IDLE_MINUTES")?.or(file.session_idle_minutes).unwrap_or(30),
-            token_idle_minutes: parse("ZHIFA_TOKEN_IDLE_MINUTES")?.or(file.token_idle_minutes).unwrap_or(8 * 60),
+            session_idle_minutes: parse("ZHIFA_SESSION_IDLE_MINUTES")?
+                .or(file.session_idle_minutes)
+                .unwrap_or(30),
+            token_idle_minutes: parse("ZHIFA_TOKEN_IDLE_MINUTES")?
+                .or(file.token_idle_minutes)
+                .unwrap_or(8 * 60),
             max_failed_logins: parse("ZHIFA_MAX_FAILED_LOGINS")?
                 .map(|v| v as i32)
                 .or(file.max_failed_logins)
                 .unwrap_or(5),
-            lockout_minutes: parse("ZHIFA_LOCKOUT_MINUTES")?.or(file.lockout_minutes).unwrap_or(15),
+            lockout_minutes: parse("ZHIFA_LOCKOUT_MINUTES")?
+                .or(file.lockout_minutes)
+                .unwrap_or(15),
             max_photo_bytes: file.max_photo_bytes.unwrap_or(2 * 1024 * 1024),
             max_upload_bytes: file.max_upload_bytes.unwrap_or(64 * 1024 * 1024),
-            pool_size: parse("ZHIFA_POOL_SIZE")?.map(|v| v as u32).or(file.pool_size).unwrap_or(16),
-            secure_cookies: env("ZHIFA_SECURE_COOKIES").map(|v| v == "1" || v == "true").or(file.secure_cookies).unwrap_or(false),
+            pool_size: parse("ZHIFA_POOL_SIZE")?
+                .map(|v| v as u32)
+                .or(file.pool_size)
+                .unwrap_or(16),
+            secure_cookies: env("ZHIFA_SECURE_COOKIES")
+                .map(|v| v == "1" || v == "true")
+                .or(file.secure_cookies)
+                .unwrap_or(false),
         })
     }
 

@@ -11,7 +11,10 @@ pub type FieldErrors = BTreeMap<String, String>;
 pub enum Error {
     /// The input breaks a rule; `fields` says which field and why.
     #[error("{message}")]
-    Invalid { message: String, fields: FieldErrors },
+    Invalid {
+        message: String,
+        fields: FieldErrors,
+    },
     /// The request itself is malformed (unreadable file, bad query parameter).
     #[error("{0}")]
     BadRequest(String),
@@ -19,7 +22,10 @@ pub enum Error {
     NotFound(String),
     /// The change collides with existing data (a duplicate ID number, a unit code in use).
     #[error("{message}")]
-    Conflict { message: String, fields: FieldErrors },
+    Conflict {
+        message: String,
+        fields: FieldErrors,
+    },
     #[error("请先登录")]
     Unauthenticated,
     #[error("{0}")]
@@ -47,8 +53,14 @@ impl Error {
     }
 
     pub fn invalid_fields(fields: FieldErrors) -> Error {
-        let message = fields.values().next().cloned().unwrap_or_else(|| "输入有误".into());
-        let message = if fields.len() > 1 { format!("{message}（另有 {} 处错误）", fields.len() - 1) } else { message };
+        let message = match fields.len() {
+            0 => "输入有误".to_string(),
+            1 => fields.values().next().cloned().unwrap_or_default(),
+            n => format!(
+                "有 {n} 处错误：{}",
+                fields.values().cloned().collect::<Vec<_>>().join("；")
+            ),
+        };
         Error::Invalid { message, fields }
     }
 
@@ -72,7 +84,11 @@ impl From<diesel::result::Error> for Error {
             D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 // SQLite names the column ("UNIQUE constraint failed: officers.id_number"),
                 // PostgreSQL the constraint ("officers_id_number_key"): both contain the column.
-                let text = format!("{} {}", info.message(), info.constraint_name().unwrap_or(""));
+                let text = format!(
+                    "{} {}",
+                    info.message(),
+                    info.constraint_name().unwrap_or("")
+                );
                 let (field, message) = if text.contains("id_number") {
                     ("id_number", "该身份证号已在名录库中")
                 } else if text.contains("username") {
@@ -84,9 +100,10 @@ impl From<diesel::result::Error> for Error {
                 };
                 Error::conflict(field, message)
             }
-            D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                Error::Conflict { message: "关联的记录不存在或仍被引用".into(), fields: FieldErrors::new() }
-            }
+            D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Error::Conflict {
+                message: "关联的记录不存在或仍被引用".into(),
+                fields: FieldErrors::new(),
+            },
             _ => Error::Database(e),
         }
     }

@@ -19,14 +19,26 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
     let (pool, backend) = db::open(&config.database_url, config.pool_size)?;
     let generated = {
         let mut conn = pool.get()?;
-        auth::ensure_admin(&mut conn, config.admin_password.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?
+        auth::ensure_admin(&mut conn, config.admin_password.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e}"))?
     };
     let policy = auth::Policy::from_config(&config);
-    Ok((web::AppState { pool, backend, config: Arc::new(config), policy }, generated))
+    Ok((
+        web::AppState {
+            pool,
+            backend,
+            config: Arc::new(config),
+            policy,
+        },
+        generated,
+    ))
 }
 
 /// Serves the app on an already bound listener (tests bind port 0).
-pub fn serve(state: web::AppState, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+pub fn serve(
+    state: web::AppState,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
     let max_upload = state.config.max_upload_bytes;
     let data = aweb::Data::new(state);
     let server = HttpServer::new(move || {

@@ -8,7 +8,11 @@ use zhifa::config::Config;
 use zhifa::roster::{self, Scope, import::Options};
 
 #[derive(Parser)]
-#[command(name = "zhifa", version, about = "行政执法人员名录库、资格考试与执法证管理系统")]
+#[command(
+    name = "zhifa",
+    version,
+    about = "行政执法人员名录库、资格考试与执法证管理系统"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -108,7 +112,10 @@ fn open(config: &Config) -> anyhow::Result<zhifa::db::PooledConn> {
 }
 
 fn new_password() -> (String, bool) {
-    match std::env::var("ZHIFA_NEW_PASSWORD").ok().filter(|p| !p.is_empty()) {
+    match std::env::var("ZHIFA_NEW_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+    {
         Some(p) => (p, false),
         None => (zhifa::auth::rules::generate_password(), true),
     }
@@ -121,6 +128,7 @@ fn run() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_env("ZHIFA_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let config = Config::load()?;
@@ -138,16 +146,38 @@ fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Import { what: ImportWhat::Officers { file, skip_invalid, create_units, dry_run } } => {
-            let bytes = std::fs::read(&file).with_context(|| format!("无法读取 {}", file.display()))?;
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Command::Import {
+            what:
+                ImportWhat::Officers {
+                    file,
+                    skip_invalid,
+                    create_units,
+                    dry_run,
+                },
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("无法读取 {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let mut conn = open(&config)?;
-            let opts = Options { skip_invalid, create_units };
+            let opts = Options {
+                skip_invalid,
+                create_units,
+            };
             let started = std::time::Instant::now();
             let report = if dry_run {
                 roster::import::preview(&mut conn, &Scope::All, &name, &bytes, opts)
             } else {
-                roster::import::apply(&mut conn, &Actor::system("命令行导入"), &Scope::All, &name, &bytes, opts)
+                roster::import::apply(
+                    &mut conn,
+                    &Actor::system("命令行导入"),
+                    &Scope::All,
+                    &name,
+                    &bytes,
+                    opts,
+                )
             }
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -170,13 +200,18 @@ fn run() -> anyhow::Result<()> {
                 bail!("{b}");
             }
             if dry_run {
-                println!("（只检查，未写入）用时 {:.1} 秒", started.elapsed().as_secs_f64());
+                println!(
+                    "（只检查，未写入）用时 {:.1} 秒",
+                    started.elapsed().as_secs_f64()
+                );
             } else {
                 println!("导入完成，用时 {:.1} 秒", started.elapsed().as_secs_f64());
             }
             Ok(())
         }
-        Command::Export { what: ExportWhat::Officers { file } } => {
+        Command::Export {
+            what: ExportWhat::Officers { file },
+        } => {
             let mut conn = open(&config)?;
             let bytes = roster::export::officers_xlsx(&mut conn, &Scope::All, &Default::default())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -184,21 +219,41 @@ fn run() -> anyhow::Result<()> {
             println!("已导出到 {}", file.display());
             Ok(())
         }
-        Command::DemoData { officers, seed, sheet } => {
+        Command::DemoData {
+            officers,
+            seed,
+            sheet,
+        } => {
             let mut conn = open(&config)?;
             let actor = Actor::system("示例数据");
-            let demo = roster::demo::units(&mut conn, &actor, officers).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let demo = roster::demo::units(&mut conn, &actor, officers)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let rows = roster::demo::officer_rows(&demo, officers, seed);
             println!("单位：{} 个执法主体", demo.units.len());
             if let Some(path) = sheet {
-                let bytes = roster::demo::rows_to_xlsx(&rows).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let bytes =
+                    roster::demo::rows_to_xlsx(&rows).map_err(|e| anyhow::anyhow!("{e}"))?;
                 std::fs::write(&path, bytes)?;
-                println!("已把 {} 名人员写入 {}（未导入）", rows.len(), path.display());
+                println!(
+                    "已把 {} 名人员写入 {}（未导入）",
+                    rows.len(),
+                    path.display()
+                );
             } else {
                 let csv = roster::demo::rows_to_csv(&rows);
-                let report = roster::import::apply(&mut conn, &actor, &Scope::All, "示例数据.csv", &csv, Options::default())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                println!("已导入：新增 {} 人，更新 {} 人", report.new_count, report.update_count);
+                let report = roster::import::apply(
+                    &mut conn,
+                    &actor,
+                    &Scope::All,
+                    "示例数据.csv",
+                    &csv,
+                    Options::default(),
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "已导入：新增 {} 人，更新 {} 人",
+                    report.new_count, report.update_count
+                );
             }
             Ok(())
         }
@@ -207,7 +262,10 @@ fn run() -> anyhow::Result<()> {
             let actor = Actor::system("命令行");
             let (password, generated) = new_password();
             match what {
-                AdminWhat::Create { username, display_name } => {
+                AdminWhat::Create {
+                    username,
+                    display_name,
+                } => {
                     let input = zhifa::auth::NewUser {
                         username: username.clone(),
                         display_name,
@@ -216,7 +274,8 @@ fn run() -> anyhow::Result<()> {
                         unit_id: None,
                         officer_id: None,
                     };
-                    zhifa::auth::create_user(&mut conn, &actor, &input).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    zhifa::auth::create_user(&mut conn, &actor, &input)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已创建管理员 {username}");
                 }
                 AdminWhat::ResetPassword { username } => {
@@ -226,7 +285,8 @@ fn run() -> anyhow::Result<()> {
                         .find(|u| u.username == username)
                         .map(|u| u.id)
                         .with_context(|| format!("没有用户名为 {username} 的账号"))?;
-                    zhifa::auth::reset_password(&mut conn, &actor, id, &password).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    zhifa::auth::reset_password(&mut conn, &actor, id, &password)
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已重置 {username} 的密码并解除锁定");
                 }
             }
@@ -235,7 +295,9 @@ fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Audit { what: AuditWhat::Verify } => {
+        Command::Audit {
+            what: AuditWhat::Verify,
+        } => {
             let mut conn = open(&config)?;
             let v = zhifa::audit::verify(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
             if v.intact {
@@ -245,7 +307,11 @@ fn run() -> anyhow::Result<()> {
                 for p in &v.problems {
                     println!("  {p}");
                 }
-                bail!("审计日志被篡改：共 {} 条记录，发现 {} 处问题", v.entries, v.problems.len())
+                bail!(
+                    "审计日志被篡改：共 {} 条记录，发现 {} 处问题",
+                    v.entries,
+                    v.problems.len()
+                )
             }
         }
     }
@@ -255,7 +321,8 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let bind = config.bind.clone();
     let (state, generated) = zhifa::prepare(config)?;
-    let listener = std::net::TcpListener::bind(&bind).with_context(|| format!("无法监听 {bind}"))?;
+    let listener =
+        std::net::TcpListener::bind(&bind).with_context(|| format!("无法监听 {bind}"))?;
     let backend = state.backend.name();
     if let Some(p) = generated {
         println!("================================================================");

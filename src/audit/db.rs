@@ -44,8 +44,12 @@ pub struct Entry {
 pub fn insert_entries(conn: &mut DbConn, rows: &[NewEntry]) -> QueryResult<usize> {
     // Multi-row inserts don't compile on the multi-backend enum: the same statement per backend.
     match conn {
-        DbConn::Sqlite(c) => diesel::insert_into(audit_log::table).values(rows).execute(c),
-        DbConn::Postgres(c) => diesel::insert_into(audit_log::table).values(rows).execute(c),
+        DbConn::Sqlite(c) => diesel::insert_into(audit_log::table)
+            .values(rows)
+            .execute(c),
+        DbConn::Postgres(c) => diesel::insert_into(audit_log::table)
+            .values(rows)
+            .execute(c),
     }
 }
 
@@ -76,5 +80,8 @@ pub fn list(conn: &mut DbConn, f: &Filter, limit: i64) -> QueryResult<Vec<Entry>
     if let Some(s) = f.before_seq {
         q = q.filter(audit_log::seq.le(s));
     }
-    q.order(audit_log::seq.desc()).limit(limit).select(Entry::as_select()).load(conn)
+    q.order(audit_log::seq.desc())
+        .limit(limit)
+        .select(Entry::as_select())
+        .load(conn)
 }

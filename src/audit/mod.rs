@@ -24,7 +24,11 @@ pub struct Actor {
 impl Actor {
     /// The command line, run by whoever has the server's shell.
     pub fn system(what: &str) -> Actor {
-        Actor { user_id: None, name: format!("系统（{what}）"), ip: "本机".into() }
+        Actor {
+            user_id: None,
+            name: format!("系统（{what}）"),
+            ip: "本机".into(),
+        }
     }
 }
 
@@ -40,8 +44,20 @@ pub struct Change {
 }
 
 impl Change {
-    pub fn new(action: &'static str, entity_type: &'static str, entity_id: impl ToString, summary: impl Into<String>) -> Self {
-        Change { action, entity_type, entity_id: entity_id.to_string(), summary: summary.into(), before: None, after: None }
+    pub fn new(
+        action: &'static str,
+        entity_type: &'static str,
+        entity_id: impl ToString,
+        summary: impl Into<String>,
+    ) -> Self {
+        Change {
+            action,
+            entity_type,
+            entity_id: entity_id.to_string(),
+            summary: summary.into(),
+            before: None,
+            after: None,
+        }
     }
     pub fn before<T: Serialize>(mut self, v: &T) -> Self {
         self.before = serde_json::to_value(v).ok();
@@ -107,9 +123,17 @@ pub fn transaction<T>(
         diesel::update(audit_head::table.find(1))
             .set(audit_head::seq.eq(audit_head::seq))
             .execute(conn)?;
-        let (seq, hash): (i64, String) =
-            audit_head::table.find(1).select((audit_head::seq, audit_head::hash)).first(conn)?;
-        let mut rec = Recorder { actor: actor.clone(), at: crate::db::now(), seq, hash, pending: Vec::new() };
+        let (seq, hash): (i64, String) = audit_head::table
+            .find(1)
+            .select((audit_head::seq, audit_head::hash))
+            .first(conn)?;
+        let mut rec = Recorder {
+            actor: actor.clone(),
+            at: crate::db::now(),
+            seq,
+            hash,
+            pending: Vec::new(),
+        };
         let out = f(conn, &mut rec)?;
         rec.flush(conn)?;
         diesel::update(audit_head::table.find(1))
@@ -153,14 +177,19 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification> {
                 problems.push(format!("第 {} 条记录与前一条的链接不符", row.seq));
             }
             if rules::hash_of(row) != row.hash {
-                problems.push(format!("第 {} 条记录的内容与其哈希不符（已被改动）", row.seq));
+                problems.push(format!(
+                    "第 {} 条记录的内容与其哈希不符（已被改动）",
+                    row.seq
+                ));
             }
             prev_hash = row.hash.clone();
             expected_seq = row.seq + 1;
         }
     }
-    let (head_seq, head_hash): (i64, String) =
-        audit_head::table.find(1).select((audit_head::seq, audit_head::hash)).first(conn)?;
+    let (head_seq, head_hash): (i64, String) = audit_head::table
+        .find(1)
+        .select((audit_head::seq, audit_head::hash))
+        .first(conn)?;
     if head_seq != expected_seq - 1 || head_hash != prev_hash {
         problems.push(format!(
             "链尾不符：登记的最后一条是第 {head_seq} 条，实际为第 {} 条（记录被删除或截断）",
@@ -168,5 +197,9 @@ pub fn verify(conn: &mut DbConn) -> Result<Verification> {
         ));
     }
     problems.truncate(100);
-    Ok(Verification { entries, intact: problems.is_empty(), problems })
+    Ok(Verification {
+        entries,
+        intact: problems.is_empty(),
+        problems,
+    })
 }

@@ -37,7 +37,13 @@ fn digest(
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
-pub fn chain(seq: i64, at: chrono::NaiveDateTime, actor: &Actor, change: Change, prev_hash: String) -> NewEntry {
+pub fn chain(
+    seq: i64,
+    at: chrono::NaiveDateTime,
+    actor: &Actor,
+    change: Change,
+    prev_hash: String,
+) -> NewEntry {
     let before = change.before.map(|v| v.to_string());
     let after = change.after.map(|v| v.to_string());
     let hash = digest(
@@ -116,9 +122,19 @@ mod tests {
 
     #[test]
     fn any_field_change_breaks_the_hash() {
-        let actor = Actor { user_id: Some(1), name: "admin".into(), ip: "127.0.0.1".into() };
+        let actor = Actor {
+            user_id: Some(1),
+            name: "admin".into(),
+            ip: "127.0.0.1".into(),
+        };
         let at = crate::db::now();
-        let e = chain(1, at, &actor, Change::new("unit.create", "unit", 7, "新建单位 松原市"), GENESIS.into());
+        let e = chain(
+            1,
+            at,
+            &actor,
+            Change::new("unit.create", "unit", 7, "新建单位 松原市"),
+            GENESIS.into(),
+        );
         let mut row = Entry {
             seq: e.seq,
             at: e.at,

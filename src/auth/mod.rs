@@ -85,20 +85,34 @@ impl Principal {
     pub fn scope(&self) -> Scope {
         match self.role {
             Role::Admin | Role::Auditor => Scope::All,
-            Role::Liaison => self.unit_path.clone().map(Scope::Subtree).unwrap_or(Scope::Nothing),
-            Role::Officer => self.officer_id.map(Scope::Officer).unwrap_or(Scope::Nothing),
+            Role::Liaison => self
+                .unit_path
+                .clone()
+                .map(Scope::Subtree)
+                .unwrap_or(Scope::Nothing),
+            Role::Officer => self
+                .officer_id
+                .map(Scope::Officer)
+                .unwrap_or(Scope::Nothing),
         }
     }
 
     pub fn actor(&self) -> Actor {
-        Actor { user_id: Some(self.user_id), name: self.username.clone(), ip: self.ip.clone() }
+        Actor {
+            user_id: Some(self.user_id),
+            name: self.username.clone(),
+            ip: self.ip.clone(),
+        }
     }
 
     /// Admins and liaisons keep the roster; auditors and officers only read.
     pub fn require_roster_writer(&self) -> Result<()> {
         match self.role {
             Role::Admin | Role::Liaison => Ok(()),
-            _ => Err(Error::Forbidden(format!("{}不能修改名录库", self.role.label()))),
+            _ => Err(Error::Forbidden(format!(
+                "{}不能修改名录库",
+                self.role.label()
+            ))),
         }
     }
 
@@ -112,7 +126,9 @@ impl Principal {
     pub fn require_audit_reader(&self) -> Result<()> {
         match self.role {
             Role::Admin | Role::Auditor => Ok(()),
-            _ => Err(Error::Forbidden("只有审计员和司法局管理员可以查看审计日志".into())),
+            _ => Err(Error::Forbidden(
+                "只有审计员和司法局管理员可以查看审计日志".into(),
+            )),
         }
     }
 
@@ -123,7 +139,8 @@ impl Principal {
         }
         let a = self.csrf_token.as_bytes();
         let b = token.as_bytes();
-        let same = a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+        let same =
+            a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
         if same { Ok(()) } else { Err(Error::Csrf) }
     }
 }
@@ -179,15 +196,27 @@ pub struct LoginOutcome {
 }
 
 fn user_by_name(conn: &mut DbConn, username: &str) -> QueryResult<Option<User>> {
-    users::table.filter(users::username.eq(username)).select(User::as_select()).first(conn).optional()
+    users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn user(conn: &mut DbConn, id: i64) -> Result<User> {
-    users::table.find(id).select(User::as_select()).first(conn).optional()?.ok_or_else(|| Error::not_found("账号"))
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("账号"))
 }
 
 pub fn users(conn: &mut DbConn) -> Result<Vec<User>> {
-    Ok(users::table.order(users::username.asc()).select(User::as_select()).load(conn)?)
+    Ok(users::table
+        .order(users::username.asc())
+        .select(User::as_select())
+        .load(conn)?)
 }
 
 /// Checks the password, counts failures, locks after too many, and opens a session.
@@ -200,7 +229,10 @@ pub fn login(
     user_agent: &str,
     kind: SessionKind,
 ) -> Result<LoginOutcome> {
-    let wrong = || Error::Invalid { message: "用户名或密码错误".into(), fields: FieldErrors::new() };
+    let wrong = || Error::Invalid {
+        message: "用户名或密码错误".into(),
+        fields: FieldErrors::new(),
+    };
     let username = username.trim();
     let Some(user) = user_by_name(conn, username)? else {
         // the same work as a real check, so timing tells nothing about which names exist
@@ -209,8 +241,12 @@ pub fn login(
     };
     let now = crate::db::now();
     let locked_msg = |until: NaiveDateTime| {
-        let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(until, chrono::Utc).with_timezone(&chrono::Local);
-        Error::Locked(format!("连续输错密码次数过多，账号已锁定，请于 {} 后再试，或请管理员解锁", local.format("%H:%M")))
+        let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(until, chrono::Utc)
+            .with_timezone(&chrono::Local);
+        Error::Locked(format!(
+            "连续输错密码次数过多，账号已锁定，请于 {} 后再试，或请管理员解锁",
+            local.format("%H:%M")
+        ))
     };
     if let Some(until) = user.locked_until.filter(|t| *t > now) {
         return Err(locked_msg(until));
@@ -226,26 +262,43 @@ pub fn login(
         let failures = user.failed_logins + 1;
         if failures >= policy.max_failed_logins {
             let until = now + policy.lockout;
-            let actor = Actor { user_id: Some(user.id), name: user.username.clone(), ip: ip.to_string() };
+            let actor = Actor {
+                user_id: Some(user.id),
+                name: user.username.clone(),
+                ip: ip.to_string(),
+            };
             audit::transaction(conn, &actor, |conn, rec| {
                 diesel::update(users::table.find(user.id))
-                    .set((users::failed_logins.eq(0), users::locked_until.eq(Some(until))))
+                    .set((
+                        users::failed_logins.eq(0),
+                        users::locked_until.eq(Some(until)),
+                    ))
                     .execute(conn)?;
                 rec.record(
                     conn,
-                    Change::new("user.lock", "user", user.id, format!("“{}”连续 {failures} 次输错密码，账号锁定", user.username)),
+                    Change::new(
+                        "user.lock",
+                        "user",
+                        user.id,
+                        format!("“{}”连续 {failures} 次输错密码，账号锁定", user.username),
+                    ),
                 )
             })?;
             return Err(locked_msg(until));
         }
-        diesel::update(users::table.find(user.id)).set(users::failed_logins.eq(failures)).execute(conn)?;
+        diesel::update(users::table.find(user.id))
+            .set(users::failed_logins.eq(failures))
+            .execute(conn)?;
         return Err(wrong());
     }
     let token = rules::new_token();
     let csrf_token = rules::new_token();
     let expires_at = now + policy.idle(kind);
     diesel::update(users::table.find(user.id))
-        .set((users::failed_logins.eq(0), users::locked_until.eq(None::<NaiveDateTime>)))
+        .set((
+            users::failed_logins.eq(0),
+            users::locked_until.eq(None::<NaiveDateTime>),
+        ))
         .execute(conn)?;
     diesel::insert_into(sessions::table)
         .values((
@@ -262,7 +315,12 @@ pub fn login(
         .execute(conn)?;
     // expired sessions are swept at each login: no background job needed
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?;
-    Ok(LoginOutcome { token, csrf_token, user, expires_at })
+    Ok(LoginOutcome {
+        token,
+        csrf_token,
+        user,
+        expires_at,
+    })
 }
 
 pub fn logout(conn: &mut DbConn, session_id: i64) -> Result<()> {
@@ -271,9 +329,22 @@ pub fn logout(conn: &mut DbConn, session_id: i64) -> Result<()> {
 }
 
 /// Finds the live session of a token; slides its idle expiry (at most once a minute).
-pub fn authenticate(conn: &mut DbConn, policy: &Policy, token: &str, ip: &str) -> Result<Option<Principal>> {
+pub fn authenticate(
+    conn: &mut DbConn,
+    policy: &Policy,
+    token: &str,
+    ip: &str,
+) -> Result<Option<Principal>> {
     let now = crate::db::now();
-    let row: Option<(i64, String, String, NaiveDateTime, NaiveDateTime, User, Option<String>)> = sessions::table
+    let row: Option<(
+        i64,
+        String,
+        String,
+        NaiveDateTime,
+        NaiveDateTime,
+        User,
+        Option<String>,
+    )> = sessions::table
         .inner_join(users::table.left_join(units::table))
         .filter(sessions::token_hash.eq(rules::token_hash(token)))
         .select((
@@ -294,10 +365,17 @@ pub fn authenticate(conn: &mut DbConn, policy: &Policy, token: &str, ip: &str) -
         diesel::delete(sessions::table.find(session_id)).execute(conn)?;
         return Ok(None);
     }
-    let kind = if kind == "api" { SessionKind::Api } else { SessionKind::Browser };
+    let kind = if kind == "api" {
+        SessionKind::Api
+    } else {
+        SessionKind::Browser
+    };
     if now - last_seen > TimeDelta::seconds(60) {
         diesel::update(sessions::table.find(session_id))
-            .set((sessions::last_seen_at.eq(now), sessions::expires_at.eq(now + policy.idle(kind))))
+            .set((
+                sessions::last_seen_at.eq(now),
+                sessions::expires_at.eq(now + policy.idle(kind)),
+            ))
             .execute(conn)?;
     }
     Ok(Some(Principal {
@@ -329,7 +407,9 @@ pub struct NewUser {
 
 pub fn create_user(conn: &mut DbConn, actor: &Actor, input: &NewUser) -> Result<User> {
     let mut errors = FieldErrors::new();
-    let username = rules::check_username(&input.username).map_err(|e| errors.insert("username".into(), e)).ok();
+    let username = rules::check_username(&input.username)
+        .map_err(|e| errors.insert("username".into(), e))
+        .ok();
     let display_name = crate::roster::rules::clean_text(&input.display_name);
     if display_name.is_empty() || display_name.chars().count() > 50 {
         errors.insert("display_name".into(), "请填写姓名（最多 50 个字符）".into());
@@ -346,7 +426,10 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, input: &NewUser) -> Result<
             errors.insert("unit_id".into(), "单位联络员须指定所管理的单位".into());
         }
         Some(Role::Officer) if input.officer_id.is_none() => {
-            errors.insert("officer_id".into(), "执法人员账号须关联名录库中的人员".into());
+            errors.insert(
+                "officer_id".into(),
+                "执法人员账号须关联名录库中的人员".into(),
+            );
         }
         _ => {}
     }
@@ -355,18 +438,32 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, input: &NewUser) -> Result<
     }
     let role = role.expect("checked");
     let username = username.expect("checked");
-    let hash = rules::hash_password(&input.password).map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    let hash = rules::hash_password(&input.password)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
     audit::transaction(conn, actor, |conn, rec| {
         if user_by_name(conn, &username)?.is_some() {
-            return Err(Error::conflict("username", format!("用户名 {username} 已被使用")));
+            return Err(Error::conflict(
+                "username",
+                format!("用户名 {username} 已被使用"),
+            ));
         }
-        let unit_id = if role == Role::Liaison { input.unit_id } else { None };
+        let unit_id = if role == Role::Liaison {
+            input.unit_id
+        } else {
+            None
+        };
         if let Some(u) = unit_id {
-            crate::roster::unit(conn, u).map_err(|_| Error::invalid("unit_id", "所选单位不存在"))?;
+            crate::roster::unit(conn, u)
+                .map_err(|_| Error::invalid("unit_id", "所选单位不存在"))?;
         }
-        let officer_id = if role == Role::Officer { input.officer_id } else { None };
+        let officer_id = if role == Role::Officer {
+            input.officer_id
+        } else {
+            None
+        };
         if let Some(o) = officer_id {
-            crate::roster::officer(conn, &Scope::All, o).map_err(|_| Error::invalid("officer_id", "所选人员不存在"))?;
+            crate::roster::officer(conn, &Scope::All, o)
+                .map_err(|_| Error::invalid("officer_id", "所选人员不存在"))?;
         }
         let now = crate::db::now();
         let id: i64 = diesel::insert_into(users::table)
@@ -388,14 +485,21 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, input: &NewUser) -> Result<
         let u = user(conn, id)?;
         rec.record(
             conn,
-            Change::new("user.create", "user", id, format!("新建{}账号“{}”", role.label(), username)).after(&UserRecord::from(&u)),
+            Change::new(
+                "user.create",
+                "user",
+                id,
+                format!("新建{}账号“{}”", role.label(), username),
+            )
+            .after(&UserRecord::from(&u)),
         )?;
         Ok(u)
     })
 }
 
 fn set_password_hash(conn: &mut DbConn, id: i64, password: &str) -> Result<()> {
-    let hash = rules::hash_password(password).map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    let hash =
+        rules::hash_password(password).map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
     let now = crate::db::now();
     diesel::update(users::table.find(id))
         .set((
@@ -416,7 +520,15 @@ pub fn reset_password(conn: &mut DbConn, actor: &Actor, id: i64, password: &str)
     audit::transaction(conn, actor, |conn, rec| {
         set_password_hash(conn, id, password)?;
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
-        rec.record(conn, Change::new("user.reset_password", "user", id, format!("重置“{}”的密码并解除锁定", u.username)))
+        rec.record(
+            conn,
+            Change::new(
+                "user.reset_password",
+                "user",
+                id,
+                format!("重置“{}”的密码并解除锁定", u.username),
+            ),
+        )
     })
 }
 
@@ -432,9 +544,21 @@ pub fn change_password(conn: &mut DbConn, p: &Principal, current: &str, new: &st
     }
     audit::transaction(conn, &p.actor(), |conn, rec| {
         set_password_hash(conn, u.id, new)?;
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(u.id)).filter(sessions::id.ne(p.session_id)))
-            .execute(conn)?;
-        rec.record(conn, Change::new("user.password", "user", u.id, format!("“{}”修改了自己的密码", u.username)))
+        diesel::delete(
+            sessions::table
+                .filter(sessions::user_id.eq(u.id))
+                .filter(sessions::id.ne(p.session_id)),
+        )
+        .execute(conn)?;
+        rec.record(
+            conn,
+            Change::new(
+                "user.password",
+                "user",
+                u.id,
+                format!("“{}”修改了自己的密码", u.username),
+            ),
+        )
     })
 }
 
@@ -446,7 +570,10 @@ pub fn set_active(conn: &mut DbConn, actor: &Actor, id: i64, active: bool) -> Re
     audit::transaction(conn, actor, |conn, rec| {
         let before = user(conn, id)?;
         diesel::update(users::table.find(id))
-            .set((users::active.eq(active), users::updated_at.eq(crate::db::now())))
+            .set((
+                users::active.eq(active),
+                users::updated_at.eq(crate::db::now()),
+            ))
             .execute(conn)?;
         if !active {
             diesel::delete(sessions::table.filter(sessions::user_id.eq(id))).execute(conn)?;
@@ -455,9 +582,14 @@ pub fn set_active(conn: &mut DbConn, actor: &Actor, id: i64, active: bool) -> Re
         let verb = if active { "启用" } else { "停用" };
         rec.record(
             conn,
-            Change::new("user.update", "user", id, format!("{verb}账号“{}”", after.username))
-                .before(&UserRecord::from(&before))
-                .after(&UserRecord::from(&after)),
+            Change::new(
+                "user.update",
+                "user",
+                id,
+                format!("{verb}账号“{}”", after.username),
+            )
+            .before(&UserRecord::from(&before))
+            .after(&UserRecord::from(&after)),
         )?;
         Ok(after)
     })

@@ -39,7 +39,9 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s.trim() || r.label() == s.trim())
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim() || r.label() == s.trim())
     }
 }
 
@@ -78,7 +80,10 @@ pub fn check_username(username: &str) -> Result<String, String> {
     if !(3..=32).contains(&n) {
         return Err("用户名应为 3 至 32 个字符".into());
     }
-    if !u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')) {
+    if !u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
         return Err("用户名只能包含字母、数字和 _ - .".into());
     }
     Ok(u)
@@ -123,7 +128,9 @@ pub fn token_hash(token: &str) -> String {
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2::Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// A real hash of nothing, verified against when the user name is unknown.
@@ -135,7 +142,9 @@ pub fn dummy_hash() -> &'static str {
 pub fn verify_password(password: &str, hash: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     match PasswordHash::new(hash) {
-        Ok(h) => argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
+        Ok(h) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -47,16 +47,28 @@ impl DbUrl {
     pub fn parse(url: &str) -> anyhow::Result<DbUrl> {
         let url = url.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(DbUrl { backend: Backend::Postgres, target: url.to_string() });
+            return Ok(DbUrl {
+                backend: Backend::Postgres,
+                target: url.to_string(),
+            });
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-            return Ok(DbUrl { backend: Backend::Sqlite, target: path.to_string() });
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            return Ok(DbUrl {
+                backend: Backend::Sqlite,
+                target: path.to_string(),
+            });
         }
         if url.contains("://") {
             anyhow::bail!("不支持的数据库地址：{url}（应以 postgres:// 或 sqlite:// 开头）");
         }
         // a bare path is a SQLite file
-        Ok(DbUrl { backend: Backend::Sqlite, target: url.to_string() })
+        Ok(DbUrl {
+            backend: Backend::Sqlite,
+            target: url.to_string(),
+        })
     }
 }
 
@@ -125,12 +137,13 @@ pub fn open(database_url: &str, pool_size: u32) -> anyhow::Result<(Pool, Backend
         }
     }
     let backend = url.backend;
-    let mut first = connect(&url).map_err(|e| anyhow::anyhow!("无法连接{}数据库：{e}", backend.name()))?;
+    let mut first =
+        connect(&url).map_err(|e| anyhow::anyhow!("无法连接{}数据库：{e}", backend.name()))?;
     run_migrations(&mut first)?;
     drop(first);
     let pool = r2d2::Pool::builder()
         .max_size(pool_size)
-        .min_idle(Some(2))
+        .min_idle(Some(pool_size.min(2)))
         .connection_timeout(Duration::from_secs(10))
         .build(ConnManager::new(url))
         .map_err(|e| anyhow::anyhow!("无法建立数据库连接池：{e}"))?;
@@ -140,7 +153,9 @@ pub fn open(database_url: &str, pool_size: u32) -> anyhow::Result<(Pool, Backend
 /// Applies the pending migrations of this connection's backend; returns how many ran.
 pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
     let applied = match conn {
-        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+        DbConn::Postgres(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| anyhow::anyhow!("数据库迁移失败：{e}"))
@@ -192,8 +207,14 @@ mod tests {
 
     #[test]
     fn url_scheme_decides_backend() {
-        assert_eq!(DbUrl::parse("postgres://u@h/db").unwrap().backend, Backend::Postgres);
-        assert_eq!(DbUrl::parse("sqlite://data/z.db").unwrap().target, "data/z.db");
+        assert_eq!(
+            DbUrl::parse("postgres://u@h/db").unwrap().backend,
+            Backend::Postgres
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite://data/z.db").unwrap().target,
+            "data/z.db"
+        );
         assert_eq!(DbUrl::parse("data/z.db").unwrap().backend, Backend::Sqlite);
         assert!(DbUrl::parse("postgress://u@h/db").is_err());
     }

@@ -8,16 +8,27 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 pub fn unit(conn: &mut DbConn, id: i64) -> QueryResult<Option<Unit>> {
-    units::table.find(id).select(Unit::as_select()).first(conn).optional()
+    units::table
+        .find(id)
+        .select(Unit::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn unit_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Unit>> {
-    units::table.filter(units::code.eq(code)).select(Unit::as_select()).first(conn).optional()
+    units::table
+        .filter(units::code.eq(code))
+        .select(Unit::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// Every unit in tree order (by path).
 pub fn all_units(conn: &mut DbConn) -> QueryResult<Vec<Unit>> {
-    units::table.order(units::path.asc()).select(Unit::as_select()).load(conn)
+    units::table
+        .order(units::path.asc())
+        .select(Unit::as_select())
+        .load(conn)
 }
 
 /// A unit and everything under it, in tree order.
@@ -55,19 +66,33 @@ pub fn insert_unit(conn: &mut DbConn, u: NewUnit<'_>) -> QueryResult<Unit> {
         .returning(units::id)
         .get_result(conn)?;
     let path = format!("{}{id}/", u.parent.map(|p| p.path.as_str()).unwrap_or("/"));
-    diesel::update(units::table.find(id)).set(units::path.eq(&path)).execute(conn)?;
+    diesel::update(units::table.find(id))
+        .set(units::path.eq(&path))
+        .execute(conn)?;
     units::table.find(id).select(Unit::as_select()).first(conn)
 }
 
 pub fn officer(conn: &mut DbConn, id: i64) -> QueryResult<Option<Officer>> {
-    officers::table.find(id).select(Officer::as_select()).first(conn).optional()
+    officers::table
+        .find(id)
+        .select(Officer::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn officer_by_id_number(conn: &mut DbConn, id_number: &str) -> QueryResult<Option<Officer>> {
-    officers::table.filter(officers::id_number.eq(id_number)).select(Officer::as_select()).first(conn).optional()
+    officers::table
+        .filter(officers::id_number.eq(id_number))
+        .select(Officer::as_select())
+        .first(conn)
+        .optional()
 }
 
-pub fn count_serving_in_unit(conn: &mut DbConn, unit_id: i64, serving: &[&str]) -> QueryResult<i64> {
+pub fn count_serving_in_unit(
+    conn: &mut DbConn,
+    unit_id: i64,
+    serving: &[&str],
+) -> QueryResult<i64> {
     officers::table
         .filter(officers::unit_id.eq(unit_id))
         .filter(officers::status.eq_any(serving.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
@@ -77,18 +102,34 @@ pub fn count_serving_in_unit(conn: &mut DbConn, unit_id: i64, serving: &[&str]) 
 
 pub fn insert_officer(conn: &mut DbConn, f: &OfficerFields, at: NaiveDateTime) -> QueryResult<i64> {
     diesel::insert_into(officers::table)
-        .values((f, officers::has_photo.eq(false), officers::created_at.eq(at), officers::updated_at.eq(at)))
+        .values((
+            f,
+            officers::has_photo.eq(false),
+            officers::created_at.eq(at),
+            officers::updated_at.eq(at),
+        ))
         .returning(officers::id)
         .get_result(conn)
 }
 
 /// Inserts many officers in one statement per chunk; returns their ids by ID number.
-pub fn insert_officers(conn: &mut DbConn, rows: &[OfficerFields], at: NaiveDateTime) -> QueryResult<Vec<(String, i64)>> {
+pub fn insert_officers(
+    conn: &mut DbConn,
+    rows: &[OfficerFields],
+    at: NaiveDateTime,
+) -> QueryResult<Vec<(String, i64)>> {
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(500) {
         let values: Vec<_> = chunk
             .iter()
-            .map(|f| (f, officers::has_photo.eq(false), officers::created_at.eq(at), officers::updated_at.eq(at)))
+            .map(|f| {
+                (
+                    f,
+                    officers::has_photo.eq(false),
+                    officers::created_at.eq(at),
+                    officers::updated_at.eq(at),
+                )
+            })
             .collect();
         let ids: Vec<(String, i64)> = match conn {
             DbConn::Sqlite(c) => diesel::insert_into(officers::table)
@@ -105,12 +146,23 @@ pub fn insert_officers(conn: &mut DbConn, rows: &[OfficerFields], at: NaiveDateT
     Ok(out)
 }
 
-pub fn update_officer(conn: &mut DbConn, id: i64, f: &OfficerFields, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(officers::table.find(id)).set((f, officers::updated_at.eq(at))).execute(conn)
+pub fn update_officer(
+    conn: &mut DbConn,
+    id: i64,
+    f: &OfficerFields,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(officers::table.find(id))
+        .set((f, officers::updated_at.eq(at)))
+        .execute(conn)
 }
 
 /// Starts postings for many officers at once (new officers from an import).
-pub fn open_postings(conn: &mut DbConn, rows: &[(i64, i64, String)], at: NaiveDateTime) -> QueryResult<()> {
+pub fn open_postings(
+    conn: &mut DbConn,
+    rows: &[(i64, i64, String)],
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     for chunk in rows.chunks(1000) {
         let values: Vec<_> = chunk
             .iter()
@@ -124,15 +176,25 @@ pub fn open_postings(conn: &mut DbConn, rows: &[(i64, i64, String)], at: NaiveDa
             })
             .collect();
         match conn {
-            DbConn::Sqlite(c) => diesel::insert_into(officer_postings::table).values(&values).execute(c)?,
-            DbConn::Postgres(c) => diesel::insert_into(officer_postings::table).values(&values).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(officer_postings::table)
+                .values(&values)
+                .execute(c)?,
+            DbConn::Postgres(c) => diesel::insert_into(officer_postings::table)
+                .values(&values)
+                .execute(c)?,
         };
     }
     Ok(())
 }
 
 /// Ends the officer's open posting and starts one at `unit_id`.
-pub fn move_posting(conn: &mut DbConn, officer_id: i64, unit_id: i64, post: &str, at: NaiveDateTime) -> QueryResult<()> {
+pub fn move_posting(
+    conn: &mut DbConn,
+    officer_id: i64,
+    unit_id: i64,
+    post: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::update(
         officer_postings::table
             .filter(officer_postings::officer_id.eq(officer_id))
@@ -180,7 +242,9 @@ pub fn save_photo(
             officer_photos::uploaded_at.eq(at),
         ))
         .execute(conn)?;
-    diesel::update(officers::table.find(officer_id)).set(officers::has_photo.eq(true)).execute(conn)?;
+    diesel::update(officers::table.find(officer_id))
+        .set(officers::has_photo.eq(true))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -198,6 +262,7 @@ pub fn photo(conn: &mut DbConn, officer_id: i64) -> QueryResult<Option<(String, 
 pub struct Search {
     /// Name prefix, or ID-number prefix when it starts with a digit.
     pub q: String,
+    #[serde(deserialize_with = "empty_as_none")]
     pub unit_id: Option<i64>,
     /// Only the unit itself, not its sub-units.
     pub only_unit: bool,
@@ -208,8 +273,22 @@ pub struct Search {
     pub sort: String,
     /// asc | desc
     pub dir: String,
+    #[serde(deserialize_with = "empty_as_none")]
     pub page: Option<i64>,
+    #[serde(deserialize_with = "empty_as_none")]
     pub per_page: Option<i64>,
+}
+
+/// HTML forms send `unit_id=` for "none chosen": an empty value is no value.
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("“{v}”不是整数"))),
+    }
 }
 
 /// The resolved filter: path ranges already computed.
@@ -225,21 +304,32 @@ pub struct SearchFilter {
     pub employment_type: Option<String>,
 }
 
-type Boxed<'a> = diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<officers::table, units::table>, MultiBackend>;
+type Boxed<'a> =
+    diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<officers::table, units::table>, MultiBackend>;
 
 fn filtered(f: &SearchFilter) -> Boxed<'static> {
-    let mut q = officers::table.inner_join(units::table).into_boxed::<MultiBackend>();
+    let mut q = officers::table
+        .inner_join(units::table)
+        .into_boxed::<MultiBackend>();
     if let Some((lo, hi)) = &f.name_range {
-        q = q.filter(officers::name.ge(lo.clone())).filter(officers::name.lt(hi.clone()));
+        q = q
+            .filter(officers::name.ge(lo.clone()))
+            .filter(officers::name.lt(hi.clone()));
     }
     if let Some((lo, hi)) = &f.id_prefix {
-        q = q.filter(officers::id_number.ge(lo.clone())).filter(officers::id_number.lt(hi.clone()));
+        q = q
+            .filter(officers::id_number.ge(lo.clone()))
+            .filter(officers::id_number.lt(hi.clone()));
     }
     if let Some((lo, hi)) = &f.unit_path {
-        q = q.filter(units::path.ge(lo.clone())).filter(units::path.lt(hi.clone()));
+        q = q
+            .filter(units::path.ge(lo.clone()))
+            .filter(units::path.lt(hi.clone()));
     }
     if let Some((lo, hi)) = &f.scope_path {
-        q = q.filter(units::path.ge(lo.clone())).filter(units::path.lt(hi.clone()));
+        q = q
+            .filter(units::path.ge(lo.clone()))
+            .filter(units::path.lt(hi.clone()));
     }
     if let Some(u) = f.only_unit {
         q = q.filter(officers::unit_id.eq(u));

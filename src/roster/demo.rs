@@ -1,9 +1,9 @@
 //! A realistic synthetic roster: the units of 松原市 (Jilin) and plausible officers with valid
 //! ID numbers. For demos, load tests and benchmarks; seeded, so runs repeat.
 
+use super::db;
 use super::model::Unit;
 use super::rules::make_id_number;
-use super::db;
 use crate::audit::{self, Actor, Change};
 use crate::db::DbConn;
 use crate::error::Result;
@@ -42,16 +42,44 @@ const DEPARTMENTS: [(&str, &str); 20] = [
     ("粮食和物资储备局", "粮食流通"),
 ];
 const SUB_UNITS: [&str; 20] = [
-    "第一执法大队", "第二执法大队", "第三执法大队", "第四执法大队", "城区执法中队", "开发区执法中队", "北部执法中队",
-    "南部执法中队", "稽查支队", "监察大队", "综合执法队", "执法监督科", "东部执法中队", "西部执法中队", "机动执法中队",
-    "第五执法大队", "第六执法大队", "第七执法大队", "第八执法大队", "第九执法大队",
+    "第一执法大队",
+    "第二执法大队",
+    "第三执法大队",
+    "第四执法大队",
+    "城区执法中队",
+    "开发区执法中队",
+    "北部执法中队",
+    "南部执法中队",
+    "稽查支队",
+    "监察大队",
+    "综合执法队",
+    "执法监督科",
+    "东部执法中队",
+    "西部执法中队",
+    "机动执法中队",
+    "第五执法大队",
+    "第六执法大队",
+    "第七执法大队",
+    "第八执法大队",
+    "第九执法大队",
 ];
 
 const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤包乌";
 const GIVEN: &str = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅文斌宇浩凯鹏飞丹博鑫雪琳晨阳海波新宏春晓东亮辉婷颖佳慧欣然子涵思雨若雯瑞成俊峰立永庆福德胜利民庆云龙";
 /// Rare characters real people have (CJK Extension A and B): a handful of officers get one.
 const RARE: [&str; 4] = ["䶮", "𬌗", "𠇔", "堃"];
-const POSTS: [&str; 10] = ["科员", "一级科员", "四级主任科员", "三级主任科员", "科长", "副科长", "执法队员", "中队长", "副大队长", "大队长"];
+const POSTS: [&str; 10] = [
+    "科员",
+    "一级科员",
+    "四级主任科员",
+    "三级主任科员",
+    "科长",
+    "副科长",
+    "执法队员",
+    "中队长",
+    "副大队长",
+    "大队长",
+];
 
 pub struct Demo {
     /// Leaf enforcement units, with the region code and category of each.
@@ -69,31 +97,77 @@ fn ensure_unit(
     if let Some(u) = db::unit_by_code(conn, code)? {
         return Ok(u);
     }
-    let u = db::insert_unit(conn, db::NewUnit { code, name, region_code: region, parent, at: crate::db::now() })?;
-    rec.record(conn, Change::new("unit.create", "unit", u.id, format!("示例数据：新建单位“{name}”")).after(&u))?;
+    let u = db::insert_unit(
+        conn,
+        db::NewUnit {
+            code,
+            name,
+            region_code: region,
+            parent,
+            at: crate::db::now(),
+        },
+    )?;
+    rec.record(
+        conn,
+        Change::new(
+            "unit.create",
+            "unit",
+            u.id,
+            format!("示例数据：新建单位“{name}”"),
+        )
+        .after(&u),
+    )?;
     Ok(u)
 }
 
 /// Creates (or finds) enough units for `officers` people: about 24 officers per enforcement body.
 pub fn units(conn: &mut DbConn, actor: &Actor, officers: usize) -> Result<Demo> {
     let bodies_wanted = (officers / 24).max(DEPARTMENTS.len() * 6);
-    let per_dept = (bodies_wanted / (DEPARTMENTS.len() * 6)).saturating_sub(1).min(SUB_UNITS.len());
+    let per_dept = (bodies_wanted / (DEPARTMENTS.len() * 6))
+        .saturating_sub(1)
+        .min(SUB_UNITS.len());
     audit::transaction(conn, actor, |conn, rec| {
         let city = ensure_unit(conn, rec, CITY.2, CITY.0, CITY.1, None)?;
         let mut leaves = Vec::new();
-        let mut areas = vec![(city.clone(), CITY.0.to_string(), CITY.1.to_string(), CITY.2.to_string())];
+        let mut areas = vec![(
+            city.clone(),
+            CITY.0.to_string(),
+            CITY.1.to_string(),
+            CITY.2.to_string(),
+        )];
         for (i, (name, region)) in DISTRICTS.iter().enumerate() {
             let code = format!("{}{:02}", CITY.2, i + 1);
-            let u = ensure_unit(conn, rec, &code, &format!("{}{name}", CITY.0), region, Some(&city))?;
+            let u = ensure_unit(
+                conn,
+                rec,
+                &code,
+                &format!("{}{name}", CITY.0),
+                region,
+                Some(&city),
+            )?;
             areas.push((u, format!("{}{name}", CITY.0), region.to_string(), code));
         }
         for (area, area_name, region, code) in &areas {
             for (j, (dept, category)) in DEPARTMENTS.iter().enumerate() {
                 let dcode = format!("{code}D{:02}", j + 1);
-                let d = ensure_unit(conn, rec, &dcode, &format!("{area_name}{dept}"), region, Some(area))?;
+                let d = ensure_unit(
+                    conn,
+                    rec,
+                    &dcode,
+                    &format!("{area_name}{dept}"),
+                    region,
+                    Some(area),
+                )?;
                 leaves.push((d.clone(), region.clone(), *category, area_name.clone()));
                 for (k, sub) in SUB_UNITS.iter().take(per_dept).enumerate() {
-                    let s = ensure_unit(conn, rec, &format!("{dcode}S{:02}", k + 1), &format!("{area_name}{dept}{sub}"), region, Some(&d))?;
+                    let s = ensure_unit(
+                        conn,
+                        rec,
+                        &format!("{dcode}S{:02}", k + 1),
+                        &format!("{area_name}{dept}{sub}"),
+                        region,
+                        Some(&d),
+                    )?;
                     leaves.push((s, region.clone(), *category, area_name.clone()));
                 }
             }
@@ -143,7 +217,12 @@ pub fn officer_rows(demo: &Demo, n: usize, seed: u64) -> Vec<[String; 11]> {
             96..98 => "调离",
             _ => "退休",
         };
-        let phone = format!("1{}{:09}", ["39", "38", "58", "86", "35", "51"][rng.random_range(0..6)], rng.random_range(0..1_000_000_000u32))[..11].to_string();
+        let phone = format!(
+            "1{}{:09}",
+            ["39", "38", "58", "86", "35", "51"][rng.random_range(0..6)],
+            rng.random_range(0..1_000_000_000u32)
+        )[..11]
+            .to_string();
         rows.push([
             name,
             id,
@@ -161,16 +240,30 @@ pub fn officer_rows(demo: &Demo, n: usize, seed: u64) -> Vec<[String; 11]> {
     rows
 }
 
-pub const SHEET_HEADERS: [&str; 11] =
-    ["姓名", "身份证号", "所在单位", "性别", "出生日期", "职务", "执法类别", "执法区域", "人员性质", "联系电话", "在岗状态"];
+pub const SHEET_HEADERS: [&str; 11] = [
+    "姓名",
+    "身份证号",
+    "所在单位",
+    "性别",
+    "出生日期",
+    "职务",
+    "执法类别",
+    "执法区域",
+    "人员性质",
+    "联系电话",
+    "在岗状态",
+];
 
 /// The rows as an XLSX workbook with a title row, as a bureau would send it.
 pub fn rows_to_xlsx(rows: &[[String; 11]]) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Format, Workbook};
-    let err = |e: rust_xlsxwriter::XlsxError| crate::error::Error::Internal(anyhow::anyhow!("生成 Excel 失败：{e}"));
+    let err = |e: rust_xlsxwriter::XlsxError| {
+        crate::error::Error::Internal(anyhow::anyhow!("生成 Excel 失败：{e}"))
+    };
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    ws.write(0, 0, "松原市行政执法人员名录（示例数据）").map_err(err)?;
+    ws.write(0, 0, "松原市行政执法人员名录（示例数据）")
+        .map_err(err)?;
     let text = Format::new().set_num_format("@");
     for (i, h) in SHEET_HEADERS.iter().enumerate() {
         ws.write(1, i as u16, *h).map_err(err)?;

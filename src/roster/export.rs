@@ -37,8 +37,13 @@ const EXPORT_COLUMNS: [(&str, f64); 13] = [
 ];
 
 fn write_title(ws: &mut Worksheet, title: &str, ncols: u16) -> Result<()> {
-    let f = Format::new().set_bold().set_font_size(16).set_font_name("黑体").set_align(FormatAlign::Center);
-    ws.merge_range(0, 0, 0, ncols - 1, title, &f).map_err(xlsx_err)?;
+    let f = Format::new()
+        .set_bold()
+        .set_font_size(16)
+        .set_font_name("黑体")
+        .set_align(FormatAlign::Center);
+    ws.merge_range(0, 0, 0, ncols - 1, title, &f)
+        .map_err(xlsx_err)?;
     ws.set_row_height(0, 28).map_err(xlsx_err)?;
     Ok(())
 }
@@ -47,14 +52,24 @@ fn write_title(ws: &mut Worksheet, title: &str, ncols: u16) -> Result<()> {
 pub fn officers_xlsx(conn: &mut DbConn, scope: &Scope, search: &db::Search) -> Result<Vec<u8>> {
     let f = super::resolve_search(conn, scope, search)?;
     let mut wb = Workbook::new();
-    let ws = wb.add_worksheet().set_name("行政执法人员名录").map_err(xlsx_err)?;
+    let ws = wb
+        .add_worksheet()
+        .set_name("行政执法人员名录")
+        .map_err(xlsx_err)?;
     let today = super::rules::chinese_date(chrono::Local::now().date_naive());
-    write_title(ws, &format!("行政执法人员名录（导出日期：{today}）"), EXPORT_COLUMNS.len() as u16)?;
+    write_title(
+        ws,
+        &format!("行政执法人员名录（导出日期：{today}）"),
+        EXPORT_COLUMNS.len() as u16,
+    )?;
     let hf = header_format();
-    let text = Format::new().set_num_format("@").set_border(FormatBorder::Thin);
+    let text = Format::new()
+        .set_num_format("@")
+        .set_border(FormatBorder::Thin);
     let plain = Format::new().set_border(FormatBorder::Thin);
     for (i, (h, w)) in EXPORT_COLUMNS.iter().enumerate() {
-        ws.write_with_format(1, i as u16, *h, &hf).map_err(xlsx_err)?;
+        ws.write_with_format(1, i as u16, *h, &hf)
+            .map_err(xlsx_err)?;
         ws.set_column_width(i as u16, *w).map_err(xlsx_err)?;
         // ID and phone columns are text, so Excel never turns them into numbers
         if matches!(*h, "身份证号" | "联系电话" | "执法证号") {
@@ -86,22 +101,37 @@ pub fn officers_xlsx(conn: &mut DbConn, scope: &Scope, search: &db::Search) -> R
                 &o.status,
                 o.cert_number.as_deref().unwrap_or(""),
             ];
-            ws.write_number_with_format(r, 0, (r - 1) as f64, &plain).map_err(xlsx_err)?;
+            ws.write_number_with_format(r, 0, (r - 1) as f64, &plain)
+                .map_err(xlsx_err)?;
             for (i, v) in vals.iter().enumerate() {
-                let fmt = if matches!(i, 2 | 9 | 11) { &text } else { &plain };
-                ws.write_string_with_format(r, (i + 1) as u16, *v, fmt).map_err(xlsx_err)?;
+                let fmt = if matches!(i, 2 | 9 | 11) {
+                    &text
+                } else {
+                    &plain
+                };
+                ws.write_string_with_format(r, (i + 1) as u16, *v, fmt)
+                    .map_err(xlsx_err)?;
             }
             r += 1;
         }
     }
-    ws.autofilter(1, 0, r.saturating_sub(1).max(1), EXPORT_COLUMNS.len() as u16 - 1).map_err(xlsx_err)?;
+    ws.autofilter(
+        1,
+        0,
+        r.saturating_sub(1).max(1),
+        EXPORT_COLUMNS.len() as u16 - 1,
+    )
+    .map_err(xlsx_err)?;
     wb.save_to_buffer().map_err(xlsx_err)
 }
 
 /// A blank sheet with the recognised headers, an example row and the rules on a second sheet.
 pub fn template_xlsx() -> Result<Vec<u8>> {
     let mut wb = Workbook::new();
-    let cols: Vec<Field> = Field::ALL.into_iter().filter(|f| *f != Field::UnitCode).collect();
+    let cols: Vec<Field> = Field::ALL
+        .into_iter()
+        .filter(|f| *f != Field::UnitCode)
+        .collect();
     {
         let ws = wb.add_worksheet().set_name("人员名单").map_err(xlsx_err)?;
         write_title(ws, "行政执法人员信息导入表", cols.len() as u16)?;
@@ -109,7 +139,7 @@ pub fn template_xlsx() -> Result<Vec<u8>> {
         let text = Format::new().set_num_format("@");
         let example = [
             "张三",
-            "220702198506150012",
+            "220702198506150013",
             "松原市宁江区市场监督管理局",
             "男",
             "1985-06-15",
@@ -122,16 +152,29 @@ pub fn template_xlsx() -> Result<Vec<u8>> {
         ];
         for (i, f) in cols.iter().enumerate() {
             let c = i as u16;
-            let label = if matches!(f, Field::Name | Field::IdNumber | Field::Unit | Field::EmploymentType) {
+            let label = if matches!(
+                f,
+                Field::Name | Field::IdNumber | Field::Unit | Field::EmploymentType
+            ) {
                 format!("{}*", f.label())
             } else {
                 f.label().to_string()
             };
             ws.write_with_format(1, c, label, &hf).map_err(xlsx_err)?;
-            ws.set_column_width(c, if *f == Field::Unit { 30.0 } else if *f == Field::IdNumber { 21.0 } else { 12.0 })
-                .map_err(xlsx_err)?;
+            ws.set_column_width(
+                c,
+                if *f == Field::Unit {
+                    30.0
+                } else if *f == Field::IdNumber {
+                    21.0
+                } else {
+                    12.0
+                },
+            )
+            .map_err(xlsx_err)?;
             ws.set_column_format(c, &text).map_err(xlsx_err)?;
-            ws.write_string_with_format(2, c, example[i], &text).map_err(xlsx_err)?;
+            ws.write_string_with_format(2, c, example[i], &text)
+                .map_err(xlsx_err)?;
         }
     }
     {

@@ -92,7 +92,9 @@ fn cell<'a>(row: &'a Row, h: &Header, f: Field) -> Option<&'a sheet::Cell> {
 }
 
 fn text(row: &Row, h: &Header, f: Field) -> String {
-    cell(row, h, f).map(|c| c.text.trim().to_string()).unwrap_or_default()
+    cell(row, h, f)
+        .map(|c| c.text.trim().to_string())
+        .unwrap_or_default()
 }
 
 fn col_name(h: &Header, f: Field) -> String {
@@ -120,8 +122,27 @@ fn field_of_key(key: &str) -> Field {
 
 /// Lines that are not people: notes, signatures and totals under the table.
 fn is_footer(row: &Row) -> bool {
-    let first = row.cells.iter().map(|c| c.text.trim()).find(|t| !t.is_empty()).unwrap_or("");
-    ["注", "说明", "备注", "填表", "制表", "填报", "合计", "总计", "审核", "负责人", "联系人"].iter().any(|p| first.starts_with(p))
+    let first = row
+        .cells
+        .iter()
+        .map(|c| c.text.trim())
+        .find(|t| !t.is_empty())
+        .unwrap_or("");
+    [
+        "注",
+        "说明",
+        "备注",
+        "填表",
+        "制表",
+        "填报",
+        "合计",
+        "总计",
+        "审核",
+        "负责人",
+        "联系人",
+    ]
+    .iter()
+    .any(|p| first.starts_with(p))
 }
 
 struct UnitIndex {
@@ -134,7 +155,10 @@ impl UnitIndex {
         let mut by_key: HashMap<String, Vec<Unit>> = HashMap::new();
         let mut by_code = HashMap::new();
         for u in units {
-            by_key.entry(unit_name_key(&u.name)).or_default().push(u.clone());
+            by_key
+                .entry(unit_name_key(&u.name))
+                .or_default()
+                .push(u.clone());
             by_code.insert(u.code.clone(), u);
         }
         UnitIndex { by_key, by_code }
@@ -149,7 +173,10 @@ enum UnitLookup<'a> {
 
 fn lookup_unit<'a>(idx: &'a UnitIndex, scope: &Scope, name: &str, code: &str) -> UnitLookup<'a> {
     let unit = if !code.is_empty() {
-        match rules::parse_unit_code(code).ok().and_then(|c| idx.by_code.get(&c)) {
+        match rules::parse_unit_code(code)
+            .ok()
+            .and_then(|c| idx.by_code.get(&c))
+        {
             Some(u) => u,
             None => return UnitLookup::Problem(format!("单位代码“{code}”不在单位库中")),
         }
@@ -161,7 +188,10 @@ fn lookup_unit<'a>(idx: &'a UnitIndex, scope: &Scope, name: &str, code: &str) ->
             None | Some([]) => return UnitLookup::Missing(rules::clean_text(name)),
             Some([u]) => u,
             Some(many) => {
-                let in_scope: Vec<&'a Unit> = many.iter().filter(|u| scope.covers_unit(u) && u.active).collect();
+                let in_scope: Vec<&'a Unit> = many
+                    .iter()
+                    .filter(|u| scope.covers_unit(u) && u.active)
+                    .collect();
                 match in_scope[..] {
                     [u] => u,
                     _ => {
@@ -183,10 +213,19 @@ fn lookup_unit<'a>(idx: &'a UnitIndex, scope: &Scope, name: &str, code: &str) ->
     UnitLookup::Found(unit)
 }
 
-fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Options) -> Result<Plan> {
-    let (header, rows) = sheet::read(filename, bytes).map_err(|e| Error::BadRequest(e.to_string()))?;
+fn plan(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filename: &str,
+    bytes: &[u8],
+    opts: Options,
+) -> Result<Plan> {
+    let (header, rows) =
+        sheet::read(filename, bytes).map_err(|e| Error::BadRequest(e.to_string()))?;
     if header.col(Field::Unit).is_none() && header.col(Field::UnitCode).is_none() {
-        return Err(Error::BadRequest("表头中没有“所在单位”（或“单位代码”）列，无法确定人员所属单位".into()));
+        return Err(Error::BadRequest(
+            "表头中没有“所在单位”（或“单位代码”）列，无法确定人员所属单位".into(),
+        ));
     }
     let mut report = Report {
         filename: filename.to_string(),
@@ -195,7 +234,12 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
             .columns
             .iter()
             .map(|(i, f)| {
-                let shown = rows.iter().find(|r| r.number == header.row).and_then(|r| r.cells.get(*i)).map(|c| c.text.trim().to_string()).unwrap_or_default();
+                let shown = rows
+                    .iter()
+                    .find(|r| r.number == header.row)
+                    .and_then(|r| r.cells.get(*i))
+                    .map(|c| c.text.trim().to_string())
+                    .unwrap_or_default();
                 (format!("{} 列：{shown}", column_letter(*i)), f.label())
             })
             .collect(),
@@ -203,8 +247,10 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
         ..Default::default()
     };
     let units = UnitIndex::new(db::all_units(conn)?);
-    let existing: HashMap<String, Officer> =
-        db::all_officers_by_id_number(conn)?.into_iter().map(|o| (o.id_number.clone(), o)).collect();
+    let existing: HashMap<String, Officer> = db::all_officers_by_id_number(conn)?
+        .into_iter()
+        .map(|o| (o.id_number.clone(), o))
+        .collect();
     let units_by_id: HashMap<i64, &Unit> = units.by_code.values().map(|u| (u.id, u)).collect();
 
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -226,13 +272,23 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
         }
         report.data_rows += 1;
         let mut row_issues: Vec<RowIssue> = Vec::new();
-        let mut issue = |f: Field, reason: String| row_issues.push(RowIssue { row: row.number, column: col_name(&header, f), reason });
+        let mut issue = |f: Field, reason: String| {
+            row_issues.push(RowIssue {
+                row: row.number,
+                column: col_name(&header, f),
+                reason,
+            })
+        };
 
         // ID numbers Excel turned into numbers have lost digits for good.
         let id_cell = cell(row, &header, Field::IdNumber);
         let id_number = match id_cell {
             Some(c) if c.numeric && c.text.len() >= 15 => {
-                let err = if c.text.len() == 15 { IdNumberError::OldFifteenDigit } else { IdNumberError::LostDigits(c.text.clone()) };
+                let err = if c.text.len() == 15 {
+                    IdNumberError::OldFifteenDigit
+                } else {
+                    IdNumberError::LostDigits(c.text.clone())
+                };
                 issue(Field::IdNumber, err.to_string());
                 None
             }
@@ -258,7 +314,14 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
         let unit_id = match lookup_unit(&units, scope, &unit_name, &unit_code) {
             UnitLookup::Found(u) => Some(u.id),
             UnitLookup::Problem(p) => {
-                issue(if unit_code.is_empty() { Field::Unit } else { Field::UnitCode }, p);
+                issue(
+                    if unit_code.is_empty() {
+                        Field::Unit
+                    } else {
+                        Field::UnitCode
+                    },
+                    p,
+                );
                 None
             }
             UnitLookup::Missing(display) => {
@@ -272,9 +335,16 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
                 } else {
                     match missing.iter_mut().find(|m| m.name == display) {
                         Some(m) => m.rows.push(row.number),
-                        None => missing.push(MissingUnit { name: display.clone(), rows: vec![row.number] }),
+                        None => missing.push(MissingUnit {
+                            name: display.clone(),
+                            rows: vec![row.number],
+                        }),
                     }
-                    let hint = if scope == &Scope::All { "（可勾选“自动创建表中缺少的单位”，或先在“单位管理”中添加）" } else { "" };
+                    let hint = if scope == &Scope::All {
+                        "（可勾选“自动创建表中缺少的单位”，或先在“单位管理”中添加）"
+                    } else {
+                        ""
+                    };
                     issue(Field::Unit, format!("单位“{display}”不在单位库中{hint}"));
                     None
                 }
@@ -283,10 +353,18 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
 
         let current = id_number.as_ref().and_then(|id| existing.get(id.as_str()));
         if let Some(o) = current {
-            let in_scope = units_by_id.get(&o.unit_id).is_some_and(|u| scope.covers_unit(u));
+            let in_scope = units_by_id
+                .get(&o.unit_id)
+                .is_some_and(|u| scope.covers_unit(u));
             if !in_scope {
-                let where_ = units_by_id.get(&o.unit_id).map(|u| u.name.as_str()).unwrap_or("其他单位");
-                issue(Field::IdNumber, format!("此人已登记在“{where_}”，不在您的管理范围内，不能修改"));
+                let where_ = units_by_id
+                    .get(&o.unit_id)
+                    .map(|u| u.name.as_str())
+                    .unwrap_or("其他单位");
+                issue(
+                    Field::IdNumber,
+                    format!("此人已登记在“{where_}”，不在您的管理范围内，不能修改"),
+                );
             }
         }
 
@@ -294,13 +372,31 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
         // what is stored: an import never wipes data it was not given.
         let keep = |f: Field, stored: &str| {
             let v = text(row, &header, f);
-            if v.is_empty() { current.map(|o| stored_value(o, f, stored)).unwrap_or_default() } else { v }
+            if v.is_empty() {
+                current
+                    .map(|o| stored_value(o, f, stored))
+                    .unwrap_or_default()
+            } else {
+                v
+            }
         };
         let input = OfficerInput {
             name: name.clone(),
-            id_number: id_number.as_ref().map(|i| i.as_str().to_string()).unwrap_or_else(|| "11010519491231002X".into()),
-            sex: text(row, &header, Field::Sex),
-            birth_date: text(row, &header, Field::BirthDate),
+            id_number: id_number
+                .as_ref()
+                .map(|i| i.as_str().to_string())
+                .unwrap_or_else(|| "11010519491231002X".into()),
+            // sex and birth date are checked against the ID number, so only when there is one
+            sex: if id_number.is_some() {
+                text(row, &header, Field::Sex)
+            } else {
+                String::new()
+            },
+            birth_date: if id_number.is_some() {
+                text(row, &header, Field::BirthDate)
+            } else {
+                String::new()
+            },
             unit_id: Some(unit_id.unwrap_or(NEW_UNIT)),
             post: keep(Field::Post, ""),
             category: keep(Field::Category, ""),
@@ -336,7 +432,11 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
         match current {
             None => {
                 report.new_count += 1;
-                planned.push(Planned { row: row.number, action: Action::Insert(fields), new_unit });
+                planned.push(Planned {
+                    row: row.number,
+                    action: Action::Insert(fields),
+                    new_unit,
+                });
             }
             Some(o) => {
                 let old = OfficerFields::of(o);
@@ -353,19 +453,30 @@ fn plan(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Op
                             changes,
                         });
                     }
-                    planned.push(Planned { row: row.number, action: Action::Update(Box::new(o.clone()), fields), new_unit });
+                    planned.push(Planned {
+                        row: row.number,
+                        action: Action::Update(Box::new(o.clone()), fields),
+                        new_unit,
+                    });
                 }
             }
         }
     }
     if report.data_rows == 0 {
-        return Err(Error::BadRequest(format!("表头（第 {} 行）下面没有任何数据行", header.row)));
+        return Err(Error::BadRequest(format!(
+            "表头（第 {} 行）下面没有任何数据行",
+            header.row
+        )));
     }
     issues.truncate(MAX_LISTED);
     report.errors = issues;
     report.missing_units = missing;
     report.created_units = new_units.iter().map(|(_, d)| d.clone()).collect();
-    Ok(Plan { report, rows: planned, new_units })
+    Ok(Plan {
+        report,
+        rows: planned,
+        new_units,
+    })
 }
 
 fn h_missing(h: &Header, f: Field) -> bool {
@@ -385,15 +496,32 @@ fn stored_value(o: &Officer, f: Field, _default: &str) -> String {
 }
 
 /// Validates the sheet and reports what an import would do, changing nothing.
-pub fn preview(conn: &mut DbConn, scope: &Scope, filename: &str, bytes: &[u8], opts: Options) -> Result<Report> {
+pub fn preview(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filename: &str,
+    bytes: &[u8],
+    opts: Options,
+) -> Result<Report> {
     Ok(plan(conn, scope, filename, bytes, opts)?.report)
 }
 
 /// Validates and, unless invalid rows block it, writes the sheet in one transaction.
-pub fn apply(conn: &mut DbConn, actor: &Actor, scope: &Scope, filename: &str, bytes: &[u8], opts: Options) -> Result<Report> {
+pub fn apply(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    filename: &str,
+    bytes: &[u8],
+    opts: Options,
+) -> Result<Report> {
     audit::transaction(conn, actor, |conn, rec| {
         // planned inside the transaction: what is checked is what is written
-        let Plan { mut report, rows, new_units } = plan(conn, scope, filename, bytes, opts)?;
+        let Plan {
+            mut report,
+            rows,
+            new_units,
+        } = plan(conn, scope, filename, bytes, opts)?;
         if report.invalid_rows > 0 && !opts.skip_invalid {
             report.blocked = Some(format!(
                 "有 {} 行数据有误，未导入任何数据。请修改后重新上传，或选择“只导入正确的行”",
@@ -402,7 +530,7 @@ pub fn apply(conn: &mut DbConn, actor: &Actor, scope: &Scope, filename: &str, by
             return Ok(report);
         }
         if rows.is_empty() {
-            report.blocked = Some("没有需要导入或更新的人员".into());
+            // nothing new and nothing changed: a successful no-op, not an error
             return Ok(report);
         }
         let now = crate::db::now();
@@ -410,7 +538,12 @@ pub fn apply(conn: &mut DbConn, actor: &Actor, scope: &Scope, filename: &str, by
         let mut inserts = Vec::new();
         let mut insert_rows = Vec::new();
         for p in rows {
-            let unit_id = |f: &OfficerFields| p.new_unit.as_ref().and_then(|k| created.get(k).copied()).unwrap_or(f.unit_id);
+            let unit_id = |f: &OfficerFields| {
+                p.new_unit
+                    .as_ref()
+                    .and_then(|k| created.get(k).copied())
+                    .unwrap_or(f.unit_id)
+            };
             match p.action {
                 Action::Insert(mut f) => {
                     f.unit_id = unit_id(&f);
@@ -431,7 +564,13 @@ pub fn apply(conn: &mut DbConn, actor: &Actor, scope: &Scope, filename: &str, by
             postings.push((id, f.unit_id, f.post.clone()));
             rec.record(
                 conn,
-                Change::new("officer.create", "officer", id, format!("导入新增人员“{}”（{filename} 第 {row} 行）", f.name)).after(f),
+                Change::new(
+                    "officer.create",
+                    "officer",
+                    id,
+                    format!("导入新增人员“{}”（{filename} 第 {row} 行）", f.name),
+                )
+                .after(f),
             )?;
         }
         db::open_postings(conn, &postings, now)?;
@@ -470,19 +609,29 @@ fn create_units(
         return Ok(out);
     }
     let all = db::all_units(conn)?;
-    let roots: Vec<&Unit> = all.iter().filter(|u| u.parent_id.is_none() && u.active).collect();
-    let parent = if roots.len() == 1 { Some(roots[0].clone()) } else { None };
+    let roots: Vec<&Unit> = all
+        .iter()
+        .filter(|u| u.parent_id.is_none() && u.active)
+        .collect();
+    let parent = if roots.len() == 1 {
+        Some(roots[0].clone())
+    } else {
+        None
+    };
     let mut n = all.len();
     for (key, display) in new_units {
         // a region code for the new unit: its parent's, else the first person's ID number
-        let region = parent.as_ref().map(|p| p.region_code.clone()).unwrap_or_else(|| {
-            rows.iter()
-                .find(|p| p.new_unit.as_deref() == Some(key))
-                .map(|p| match &p.action {
-                    Action::Insert(f) | Action::Update(_, f) => f.id_number[..6].to_string(),
-                })
-                .unwrap_or_else(|| "110000".into())
-        });
+        let region = parent
+            .as_ref()
+            .map(|p| p.region_code.clone())
+            .unwrap_or_else(|| {
+                rows.iter()
+                    .find(|p| p.new_unit.as_deref() == Some(key))
+                    .map(|p| match &p.action {
+                        Action::Insert(f) | Action::Update(_, f) => f.id_number[..6].to_string(),
+                    })
+                    .unwrap_or_else(|| "110000".into())
+            });
         let code = loop {
             n += 1;
             let c = format!("ZF{n:06}");
@@ -492,9 +641,24 @@ fn create_units(
         };
         let unit = db::insert_unit(
             conn,
-            db::NewUnit { code: &code, name: display, region_code: &region, parent: parent.as_ref(), at: crate::db::now() },
+            db::NewUnit {
+                code: &code,
+                name: display,
+                region_code: &region,
+                parent: parent.as_ref(),
+                at: crate::db::now(),
+            },
         )?;
-        rec.record(conn, Change::new("unit.create", "unit", unit.id, format!("导入时新建单位“{}”", unit.name)).after(&unit))?;
+        rec.record(
+            conn,
+            Change::new(
+                "unit.create",
+                "unit",
+                unit.id,
+                format!("导入时新建单位“{}”", unit.name),
+            )
+            .after(&unit),
+        )?;
         out.insert(key.clone(), unit.id);
     }
     Ok(out)

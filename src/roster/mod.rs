@@ -70,9 +70,13 @@ fn parent_for(conn: &mut DbConn, parent_id: Option<i64>) -> Result<Option<Unit>>
     match parent_id {
         None => Ok(None),
         Some(id) => {
-            let p = db::unit(conn, id)?.ok_or_else(|| Error::invalid("parent_id", "上级单位不存在"))?;
+            let p =
+                db::unit(conn, id)?.ok_or_else(|| Error::invalid("parent_id", "上级单位不存在"))?;
             if !p.active {
-                return Err(Error::invalid("parent_id", format!("上级单位“{}”已停用", p.name)));
+                return Err(Error::invalid(
+                    "parent_id",
+                    format!("上级单位“{}”已停用", p.name),
+                ));
             }
             Ok(Some(p))
         }
@@ -83,7 +87,10 @@ pub fn create_unit(conn: &mut DbConn, actor: &Actor, input: &UnitInput) -> Resul
     let f = input.validate().map_err(Error::invalid_fields)?;
     audit::transaction(conn, actor, |conn, rec| {
         if db::unit_by_code(conn, &f.code)?.is_some() {
-            return Err(Error::conflict("code", format!("单位代码 {} 已被使用", f.code)));
+            return Err(Error::conflict(
+                "code",
+                format!("单位代码 {} 已被使用", f.code),
+            ));
         }
         let parent = parent_for(conn, f.parent_id)?;
         let unit = db::insert_unit(
@@ -96,7 +103,16 @@ pub fn create_unit(conn: &mut DbConn, actor: &Actor, input: &UnitInput) -> Resul
                 at: crate::db::now(),
             },
         )?;
-        rec.record(conn, Change::new("unit.create", "unit", unit.id, format!("新建单位“{}”", unit.name)).after(&unit))?;
+        rec.record(
+            conn,
+            Change::new(
+                "unit.create",
+                "unit",
+                unit.id,
+                format!("新建单位“{}”", unit.name),
+            )
+            .after(&unit),
+        )?;
         Ok(unit)
     })
 }
@@ -109,7 +125,10 @@ pub fn update_unit(conn: &mut DbConn, actor: &Actor, id: i64, input: &UnitInput)
     audit::transaction(conn, actor, |conn, rec| {
         let before = unit(conn, id)?;
         if f.code != before.code && db::unit_by_code(conn, &f.code)?.is_some() {
-            return Err(Error::conflict("code", format!("单位代码 {} 已被使用", f.code)));
+            return Err(Error::conflict(
+                "code",
+                format!("单位代码 {} 已被使用", f.code),
+            ));
         }
         diesel::update(units::table.find(id))
             .set((
@@ -125,13 +144,23 @@ pub fn update_unit(conn: &mut DbConn, actor: &Actor, id: i64, input: &UnitInput)
         } else {
             format!("修改单位“{}”", after.name)
         };
-        rec.record(conn, Change::new("unit.update", "unit", id, summary).before(&before).after(&after))?;
+        rec.record(
+            conn,
+            Change::new("unit.update", "unit", id, summary)
+                .before(&before)
+                .after(&after),
+        )?;
         Ok(after)
     })
 }
 
 /// Puts a unit (with everything under it) under another parent, or makes it a root.
-pub fn move_unit(conn: &mut DbConn, actor: &Actor, id: i64, new_parent: Option<i64>) -> Result<Unit> {
+pub fn move_unit(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+    new_parent: Option<i64>,
+) -> Result<Unit> {
     use crate::db::schema::units;
     use diesel::prelude::*;
     audit::transaction(conn, actor, |conn, rec| {
@@ -139,14 +168,22 @@ pub fn move_unit(conn: &mut DbConn, actor: &Actor, id: i64, new_parent: Option<i
         let parent = parent_for(conn, new_parent)?;
         if let Some(p) = &parent {
             if p.path.starts_with(&before.path) {
-                return Err(Error::invalid("parent_id", "不能把单位移到它自己或它的下级单位之下"));
+                return Err(Error::invalid(
+                    "parent_id",
+                    "不能把单位移到它自己或它的下级单位之下",
+                ));
             }
         }
-        let new_path = format!("{}{id}/", parent.as_ref().map(|p| p.path.as_str()).unwrap_or("/"));
+        let new_path = format!(
+            "{}{id}/",
+            parent.as_ref().map(|p| p.path.as_str()).unwrap_or("/")
+        );
         let now = crate::db::now();
         for u in db::subtree(conn, &before.path)? {
             let path = format!("{new_path}{}", &u.path[before.path.len()..]);
-            diesel::update(units::table.find(u.id)).set(units::path.eq(path)).execute(conn)?;
+            diesel::update(units::table.find(u.id))
+                .set(units::path.eq(path))
+                .execute(conn)?;
         }
         diesel::update(units::table.find(id))
             .set((units::parent_id.eq(new_parent), units::updated_at.eq(now)))
@@ -155,9 +192,17 @@ pub fn move_unit(conn: &mut DbConn, actor: &Actor, id: i64, new_parent: Option<i
         let summary = format!(
             "单位“{}”调整到“{}”之下",
             after.name,
-            parent.as_ref().map(|p| p.name.as_str()).unwrap_or("（顶级）")
+            parent
+                .as_ref()
+                .map(|p| p.name.as_str())
+                .unwrap_or("（顶级）")
         );
-        rec.record(conn, Change::new("unit.move", "unit", id, summary).before(&before).after(&after))?;
+        rec.record(
+            conn,
+            Change::new("unit.move", "unit", id, summary)
+                .before(&before)
+                .after(&after),
+        )?;
         Ok(after)
     })
 }
@@ -171,32 +216,56 @@ pub fn set_unit_active(conn: &mut DbConn, actor: &Actor, id: i64, active: bool) 
             return Ok(before);
         }
         if !active {
-            let active_children = db::subtree(conn, &before.path)?.iter().filter(|u| u.id != id && u.active).count();
+            let active_children = db::subtree(conn, &before.path)?
+                .iter()
+                .filter(|u| u.id != id && u.active)
+                .count();
             if active_children > 0 {
                 return Err(Error::Conflict {
-                    message: format!("“{}”下还有 {active_children} 个启用的下级单位，请先停用或调整它们", before.name),
+                    message: format!(
+                        "“{}”下还有 {active_children} 个启用的下级单位，请先停用或调整它们",
+                        before.name
+                    ),
                     fields: Default::default(),
                 });
             }
             let serving = db::count_serving_in_unit(conn, id, &["在岗", "借调", "长期病休"])?;
             if serving > 0 {
                 return Err(Error::Conflict {
-                    message: format!("“{}”还有 {serving} 名在岗人员，请先把他们调到其他单位", before.name),
+                    message: format!(
+                        "“{}”还有 {serving} 名在岗人员，请先把他们调到其他单位",
+                        before.name
+                    ),
                     fields: Default::default(),
                 });
             }
         } else if let Some(pid) = before.parent_id {
             let parent = unit(conn, pid)?;
             if !parent.active {
-                return Err(Error::invalid("active", format!("上级单位“{}”已停用，请先启用它", parent.name)));
+                return Err(Error::invalid(
+                    "active",
+                    format!("上级单位“{}”已停用，请先启用它", parent.name),
+                ));
             }
         }
         diesel::update(units::table.find(id))
-            .set((units::active.eq(active), units::updated_at.eq(crate::db::now())))
+            .set((
+                units::active.eq(active),
+                units::updated_at.eq(crate::db::now()),
+            ))
             .execute(conn)?;
         let after = unit(conn, id)?;
-        let (action, verb) = if active { ("unit.activate", "启用") } else { ("unit.deactivate", "停用") };
-        rec.record(conn, Change::new(action, "unit", id, format!("{verb}单位“{}”", after.name)).before(&before).after(&after))?;
+        let (action, verb) = if active {
+            ("unit.activate", "启用")
+        } else {
+            ("unit.deactivate", "停用")
+        };
+        rec.record(
+            conn,
+            Change::new(action, "unit", id, format!("{verb}单位“{}”", after.name))
+                .before(&before)
+                .after(&after),
+        )?;
         Ok(after)
     })
 }
@@ -215,7 +284,11 @@ pub struct OfficerView {
 impl OfficerView {
     fn new(officer: Officer, unit_name: String) -> Self {
         let may_hold_certificate = officer.may_hold_certificate();
-        OfficerView { officer, unit_name, may_hold_certificate }
+        OfficerView {
+            officer,
+            unit_name,
+            may_hold_certificate,
+        }
     }
 }
 
@@ -232,7 +305,10 @@ pub fn officer(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(Officer, Un
 fn writable_unit(conn: &mut DbConn, scope: &Scope, unit_id: i64) -> Result<Unit> {
     let u = db::unit(conn, unit_id)?.ok_or_else(|| Error::invalid("unit_id", "所选单位不存在"))?;
     if !scope.covers_unit(&u) {
-        return Err(Error::invalid("unit_id", format!("您无权管理“{}”的人员", u.name)));
+        return Err(Error::invalid(
+            "unit_id",
+            format!("您无权管理“{}”的人员", u.name),
+        ));
     }
     if !u.active {
         return Err(Error::invalid("unit_id", format!("单位“{}”已停用", u.name)));
@@ -240,14 +316,22 @@ fn writable_unit(conn: &mut DbConn, scope: &Scope, unit_id: i64) -> Result<Unit>
     Ok(u)
 }
 
-pub fn create_officer(conn: &mut DbConn, actor: &Actor, scope: &Scope, input: &OfficerInput) -> Result<Officer> {
+pub fn create_officer(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    input: &OfficerInput,
+) -> Result<Officer> {
     let f = input.validate().map_err(Error::invalid_fields)?;
     audit::transaction(conn, actor, |conn, rec| {
         let unit = writable_unit(conn, scope, f.unit_id)?;
         if let Some(existing) = db::officer_by_id_number(conn, &f.id_number)? {
             return Err(Error::conflict(
                 "id_number",
-                format!("身份证号 {} 已在名录库中（{}），请直接修改该人员", f.id_number, existing.name),
+                format!(
+                    "身份证号 {} 已在名录库中（{}），请直接修改该人员",
+                    f.id_number, existing.name
+                ),
             ));
         }
         let now = crate::db::now();
@@ -256,19 +340,33 @@ pub fn create_officer(conn: &mut DbConn, actor: &Actor, scope: &Scope, input: &O
         let o = db::officer(conn, id)?.ok_or_else(|| Error::not_found("人员"))?;
         rec.record(
             conn,
-            Change::new("officer.create", "officer", id, format!("新增人员“{}”（{}）", o.name, unit.name)).after(&f),
+            Change::new(
+                "officer.create",
+                "officer",
+                id,
+                format!("新增人员“{}”（{}）", o.name, unit.name),
+            )
+            .after(&f),
         )?;
         Ok(o)
     })
 }
 
 /// Changes an officer's record. A change of unit is a transfer: the posting history keeps it.
-pub fn update_officer(conn: &mut DbConn, actor: &Actor, scope: &Scope, id: i64, input: &OfficerInput) -> Result<Officer> {
+pub fn update_officer(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    input: &OfficerInput,
+) -> Result<Officer> {
     let f = input.validate().map_err(Error::invalid_fields)?;
     audit::transaction(conn, actor, |conn, rec| {
         let (before, _) = officer(conn, scope, id)?;
         if matches!(scope, Scope::Officer(_)) {
-            return Err(Error::Forbidden("人员本人不能修改名录信息，请联系所在单位联络员".into()));
+            return Err(Error::Forbidden(
+                "人员本人不能修改名录信息，请联系所在单位联络员".into(),
+            ));
         }
         apply_update(conn, rec, scope, &before, &f)?;
         db::officer(conn, id)?.ok_or_else(|| Error::not_found("人员"))
@@ -289,7 +387,10 @@ fn apply_update(
     }
     if f.id_number != old.id_number {
         if let Some(other) = db::officer_by_id_number(conn, &f.id_number)? {
-            return Err(Error::conflict("id_number", format!("身份证号 {} 已属于“{}”", f.id_number, other.name)));
+            return Err(Error::conflict(
+                "id_number",
+                format!("身份证号 {} 已属于“{}”", f.id_number, other.name),
+            ));
         }
     }
     let now = crate::db::now();
@@ -313,28 +414,47 @@ fn apply_update(
     let changed = f.changed_fields(&old).join("、");
     rec.record(
         conn,
-        Change::new("officer.update", "officer", before.id, format!("修改人员“{}”：{changed}", f.name))
-            .before(&old)
-            .after(f),
+        Change::new(
+            "officer.update",
+            "officer",
+            before.id,
+            format!("修改人员“{}”：{changed}", f.name),
+        )
+        .before(&old)
+        .after(f),
     )?;
     Ok(true)
 }
 
 /// Stores a JPEG or PNG photo for the card printer.
-pub fn set_photo(conn: &mut DbConn, actor: &Actor, scope: &Scope, id: i64, bytes: &[u8], max_bytes: usize) -> Result<()> {
+pub fn set_photo(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    id: i64,
+    bytes: &[u8],
+    max_bytes: usize,
+) -> Result<()> {
     if bytes.len() > max_bytes {
-        return Err(Error::TooLarge(format!("照片不能超过 {} KB", max_bytes / 1024)));
+        return Err(Error::TooLarge(format!(
+            "照片不能超过 {} KB",
+            max_bytes / 1024
+        )));
     }
     let content_type = match imagesize::image_type(bytes) {
         Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
         Ok(imagesize::ImageType::Png) => "image/png",
         _ => return Err(Error::invalid("photo", "照片只能是 JPEG 或 PNG 格式")),
     };
-    let size = imagesize::blob_size(bytes).map_err(|_| Error::invalid("photo", "照片文件已损坏，无法读取尺寸"))?;
+    let size = imagesize::blob_size(bytes)
+        .map_err(|_| Error::invalid("photo", "照片文件已损坏，无法读取尺寸"))?;
     if size.width < 100 || size.height < 120 {
         return Err(Error::invalid(
             "photo",
-            format!("照片太小（{}×{} 像素），至少需要 100×120 像素才能清晰打印", size.width, size.height),
+            format!(
+                "照片太小（{}×{} 像素），至少需要 100×120 像素才能清晰打印",
+                size.width, size.height
+            ),
         ));
     }
     if size.width > 6000 || size.height > 6000 {
@@ -345,10 +465,22 @@ pub fn set_photo(conn: &mut DbConn, actor: &Actor, scope: &Scope, id: i64, bytes
         if matches!(scope, Scope::Officer(_)) {
             return Err(Error::Forbidden("照片由所在单位联络员上传".into()));
         }
-        db::save_photo(conn, id, content_type, (size.width as i32, size.height as i32), bytes, crate::db::now())?;
+        db::save_photo(
+            conn,
+            id,
+            content_type,
+            (size.width as i32, size.height as i32),
+            bytes,
+            crate::db::now(),
+        )?;
         rec.record(
             conn,
-            Change::new("officer.photo", "officer", id, format!("上传“{}”的照片（{}×{}）", o.name, size.width, size.height)),
+            Change::new(
+                "officer.photo",
+                "officer",
+                id,
+                format!("上传“{}”的照片（{}×{}）", o.name, size.width, size.height),
+            ),
         )?;
         Ok(())
     })
@@ -360,7 +492,11 @@ pub fn photo(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(String, Vec<u
 }
 
 /// One officer's postings (newest first) and the audit entries about them (newest first).
-pub fn history(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(Vec<(Posting, String)>, Vec<audit::db::Entry>)> {
+pub fn history(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: i64,
+) -> Result<(Vec<(Posting, String)>, Vec<audit::db::Entry>)> {
     officer(conn, scope, id)?;
     let postings = db::postings(conn, id)?;
     let filter = audit::db::Filter {
@@ -382,7 +518,11 @@ pub struct Page {
     pub items: Vec<OfficerView>,
 }
 
-pub fn resolve_search(conn: &mut DbConn, scope: &Scope, s: &db::Search) -> Result<db::SearchFilter> {
+pub fn resolve_search(
+    conn: &mut DbConn,
+    scope: &Scope,
+    s: &db::Search,
+) -> Result<db::SearchFilter> {
     let q = rules::clean_text(&rules::to_half_width(&s.q));
     let by_id = q.chars().next().is_some_and(|c| c.is_ascii_digit());
     let mut f = db::SearchFilter {
@@ -423,12 +563,22 @@ pub fn search(conn: &mut DbConn, scope: &Scope, s: &db::Search) -> Result<Page> 
     let page = s.page.unwrap_or(1).max(1);
     let f = resolve_search(conn, scope, s)?;
     let total = db::count(conn, &f)?;
-    let rows = db::page(conn, &f, &s.sort, s.dir == "desc", (page - 1) * per_page, per_page)?;
+    let rows = db::page(
+        conn,
+        &f,
+        &s.sort,
+        s.dir == "desc",
+        (page - 1) * per_page,
+        per_page,
+    )?;
     Ok(Page {
         total,
         page,
         per_page,
         pages: (total + per_page - 1) / per_page,
-        items: rows.into_iter().map(|(o, u)| OfficerView::new(o, u)).collect(),
+        items: rows
+            .into_iter()
+            .map(|(o, u)| OfficerView::new(o, u))
+            .collect(),
     })
 }

@@ -51,7 +51,8 @@ pub struct Officer {
 
 impl Officer {
     pub fn may_hold_certificate(&self) -> bool {
-        rules::employment_may_hold_certificate(&self.employment_type) && rules::status_is_serving(&self.status)
+        rules::employment_may_hold_certificate(&self.employment_type)
+            && rules::status_is_serving(&self.status)
     }
 }
 
@@ -144,7 +145,10 @@ impl OfficerFields {
 
 /// Parses a date as people write it: 1985-06-15, 1985/6/15, 1985.6.15, 19850615, 1985年6月15日.
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let s = rules::to_half_width(raw).trim().replace(['年', '月', '/', '.'], "-").replace('日', "");
+    let s = rules::to_half_width(raw)
+        .trim()
+        .replace(['年', '月', '/', '.'], "-")
+        .replace('日', "");
     if s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(&s, "%Y%m%d").ok();
     }
@@ -155,18 +159,29 @@ impl OfficerInput {
     /// Checks every field; all problems are reported together, keyed by field name.
     pub fn validate(&self) -> Result<OfficerFields, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let name = rules::normalize_name(&self.name).map_err(|e| errors.insert("name".into(), e)).ok();
-        let id = IdNumber::parse(&self.id_number).map_err(|e| errors.insert("id_number".into(), e.to_string())).ok();
+        let name = rules::normalize_name(&self.name)
+            .map_err(|e| errors.insert("name".into(), e))
+            .ok();
+        let id = IdNumber::parse(&self.id_number)
+            .map_err(|e| errors.insert("id_number".into(), e.to_string()))
+            .ok();
         if let Some(id) = &id {
             if !self.sex.trim().is_empty() {
                 match Sex::parse(&self.sex) {
                     None => {
-                        errors.insert("sex".into(), format!("性别“{}”应为 男 或 女", self.sex.trim()));
+                        errors.insert(
+                            "sex".into(),
+                            format!("性别“{}”应为 男 或 女", self.sex.trim()),
+                        );
                     }
                     Some(s) if s != id.sex() => {
                         errors.insert(
                             "sex".into(),
-                            format!("性别填的是“{}”，但身份证号显示为“{}”", s.label(), id.sex().label()),
+                            format!(
+                                "性别填的是“{}”，但身份证号显示为“{}”",
+                                s.label(),
+                                id.sex().label()
+                            ),
                         );
                     }
                     _ => {}
@@ -175,7 +190,10 @@ impl OfficerInput {
             if !self.birth_date.trim().is_empty() {
                 match parse_date(&self.birth_date) {
                     None => {
-                        errors.insert("birth_date".into(), format!("出生日期“{}”无法识别", self.birth_date.trim()));
+                        errors.insert(
+                            "birth_date".into(),
+                            format!("出生日期“{}”无法识别", self.birth_date.trim()),
+                        );
                     }
                     Some(d) if d != id.birth_date() => {
                         errors.insert(
@@ -194,22 +212,38 @@ impl OfficerInput {
         if self.unit_id.is_none() {
             errors.insert("unit_id".into(), "请选择所在单位".into());
         }
-        let post = rules::clean_field("职务", &self.post, 50).map_err(|e| errors.insert("post".into(), e)).ok();
-        let category =
-            rules::clean_field("执法类别", &self.category, 50).map_err(|e| errors.insert("category".into(), e)).ok();
-        let region = rules::clean_field("执法区域", &self.region, 100).map_err(|e| errors.insert("region".into(), e)).ok();
+        let post = rules::clean_field("职务", &self.post, 50)
+            .map_err(|e| errors.insert("post".into(), e))
+            .ok();
+        let category = rules::clean_field("执法类别", &self.category, 50)
+            .map_err(|e| errors.insert("category".into(), e))
+            .ok();
+        let region = rules::clean_field("执法区域", &self.region, 100)
+            .map_err(|e| errors.insert("region".into(), e))
+            .ok();
         let employment = if self.employment_type.trim().is_empty() {
-            errors.insert("employment_type".into(), "请填写人员性质（如 行政编制、参照公务员法管理、辅助人员）".into());
+            errors.insert(
+                "employment_type".into(),
+                "请填写人员性质（如 行政编制、参照公务员法管理、辅助人员）".into(),
+            );
             None
         } else {
-            rules::EMPLOYMENT_TYPES.parse(&self.employment_type).map_err(|e| errors.insert("employment_type".into(), e)).ok()
+            rules::EMPLOYMENT_TYPES
+                .parse(&self.employment_type)
+                .map_err(|e| errors.insert("employment_type".into(), e))
+                .ok()
         };
         let status = if self.status.trim().is_empty() {
             Some("在岗")
         } else {
-            rules::STATUSES.parse(&self.status).map_err(|e| errors.insert("status".into(), e)).ok()
+            rules::STATUSES
+                .parse(&self.status)
+                .map_err(|e| errors.insert("status".into(), e))
+                .ok()
         };
-        let phone = rules::normalize_phone(&self.phone).map_err(|e| errors.insert("phone".into(), e)).ok();
+        let phone = rules::normalize_phone(&self.phone)
+            .map_err(|e| errors.insert("phone".into(), e))
+            .ok();
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -267,13 +301,22 @@ pub struct UnitFields {
 impl UnitInput {
     pub fn validate(&self) -> Result<UnitFields, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let code = rules::parse_unit_code(&self.code).map_err(|e| errors.insert("code".into(), e)).ok();
-        let name = rules::parse_unit_name(&self.name).map_err(|e| errors.insert("name".into(), e)).ok();
-        let region = rules::parse_region_code(&self.region_code).map_err(|e| errors.insert("region_code".into(), e)).ok();
+        let code = rules::parse_unit_code(&self.code)
+            .map_err(|e| errors.insert("code".into(), e))
+            .ok();
+        let name = rules::parse_unit_name(&self.name)
+            .map_err(|e| errors.insert("name".into(), e))
+            .ok();
+        let region = rules::parse_region_code(&self.region_code)
+            .map_err(|e| errors.insert("region_code".into(), e))
+            .ok();
         match (code, name, region) {
-            (Some(code), Some(name), Some(region_code)) if errors.is_empty() => {
-                Ok(UnitFields { code, name, region_code, parent_id: self.parent_id })
-            }
+            (Some(code), Some(name), Some(region_code)) if errors.is_empty() => Ok(UnitFields {
+                code,
+                name,
+                region_code,
+                parent_id: self.parent_id,
+            }),
             _ => Err(errors),
         }
     }

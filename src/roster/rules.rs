@@ -21,7 +21,10 @@ fn is_space(c: char) -> bool {
 
 /// Trims and collapses inner whitespace (including ideographic and zero-width spaces).
 pub fn clean_text(s: &str) -> String {
-    s.split(is_space).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    s.split(is_space)
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 // ---------------------------------------------------------------- ID numbers
@@ -31,7 +34,11 @@ const CHECK_CHARS: &[u8; 11] = b"10X98765432";
 
 /// The check character (GB 11643) of the first 17 digits.
 pub fn check_char(first17: &[u8]) -> char {
-    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    let sum: u32 = first17
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
     CHECK_CHARS[(sum % 11) as usize] as char
 }
 
@@ -45,7 +52,10 @@ pub enum IdNumberError {
     BadCharacter(char),
     Region,
     BirthDate,
-    Check { expected: char, found: char },
+    Check {
+        expected: char,
+        found: char,
+    },
 }
 
 impl fmt::Display for IdNumberError {
@@ -56,13 +66,21 @@ impl fmt::Display for IdNumberError {
                 f,
                 "身份证号被 Excel 存成了数字（{shown}），末尾几位已经丢失，无法恢复：请把该列设为“文本”格式后重新填写"
             ),
-            IdNumberError::OldFifteenDigit => write!(f, "这是 15 位的旧身份证号，请填写 18 位公民身份号码"),
+            IdNumberError::OldFifteenDigit => {
+                write!(f, "这是 15 位的旧身份证号，请填写 18 位公民身份号码")
+            }
             IdNumberError::Length(n) => write!(f, "身份证号应为 18 位，这里是 {n} 位"),
-            IdNumberError::BadCharacter(c) => write!(f, "身份证号含有不允许的字符“{c}”（只能是数字，最后一位可以是 X）"),
+            IdNumberError::BadCharacter(c) => write!(
+                f,
+                "身份证号含有不允许的字符“{c}”（只能是数字，最后一位可以是 X）"
+            ),
             IdNumberError::Region => write!(f, "身份证号前两位不是有效的省级行政区划代码"),
             IdNumberError::BirthDate => write!(f, "身份证号第 7 至 14 位不是有效的出生日期"),
             IdNumberError::Check { expected, found } => {
-                write!(f, "身份证号校验位错误：最后一位应为 {expected}，实际为 {found}（请核对是否有数字输错）")
+                write!(
+                    f,
+                    "身份证号校验位错误：最后一位应为 {expected}，实际为 {found}（请核对是否有数字输错）"
+                )
             }
         }
     }
@@ -74,20 +92,27 @@ impl fmt::Display for IdNumberError {
 pub struct IdNumber(String);
 
 const PROVINCES: [u8; 34] = [
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
-    64, 65, 71, 81, 82,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
+    53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
 ];
 
 impl IdNumber {
     /// Accepts full-width digits, lower-case or full-width x, and spaces anywhere.
     pub fn parse(raw: &str) -> Result<IdNumber, IdNumberError> {
-        let s: String = to_half_width(raw).chars().filter(|c| !is_space(*c) && *c != '\'').collect();
+        let s: String = to_half_width(raw)
+            .chars()
+            .filter(|c| !is_space(*c) && *c != '\'')
+            .collect();
         if s.is_empty() {
             return Err(IdNumberError::Empty);
         }
         let upper = s.to_ascii_uppercase();
         // "2.20702199001011E+17" or "220702199001011000"-style values come from a numeric cell.
-        if upper.contains('E') && upper.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'E' | '+' | '-')) {
+        if upper.contains('E')
+            && upper
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'E' | '+' | '-'))
+        {
             return Err(IdNumberError::LostDigits(raw.trim().to_string()));
         }
         if upper.contains('.') && upper.chars().all(|c| c.is_ascii_digit() || c == '.') {
@@ -112,7 +137,8 @@ impl IdNumber {
             return Err(IdNumberError::Region);
         }
         let date = &upper[6..14];
-        let birth = NaiveDate::parse_from_str(date, "%Y%m%d").map_err(|_| IdNumberError::BirthDate)?;
+        let birth =
+            NaiveDate::parse_from_str(date, "%Y%m%d").map_err(|_| IdNumberError::BirthDate)?;
         if birth.year() < 1900 || birth > chrono::Utc::now().date_naive() {
             return Err(IdNumberError::BirthDate);
         }
@@ -134,7 +160,11 @@ impl IdNumber {
 
     /// The 17th digit: odd for men, even for women.
     pub fn sex(&self) -> Sex {
-        if (self.0.as_bytes()[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 {
+            Sex::Male
+        } else {
+            Sex::Female
+        }
     }
 
     pub fn region_code(&self) -> &str {
@@ -193,12 +223,24 @@ impl Sex {
 /// Characters outside the BMP (CJK Extension B and beyond) are kept as they are.
 pub fn normalize_name(raw: &str) -> Result<String, String> {
     let s = to_half_width(raw);
-    let s: String = s.chars().map(|c| if matches!(c, '•' | '・' | '‧' | '∙' | '⋅' | '●') { '·' } else { c }).collect();
+    let s: String = s
+        .chars()
+        .map(|c| {
+            if matches!(c, '•' | '・' | '‧' | '∙' | '⋅' | '●') {
+                '·'
+            } else {
+                c
+            }
+        })
+        .collect();
     let words: Vec<&str> = s.split(is_space).filter(|w| !w.is_empty()).collect();
     let mut out = String::new();
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
-            let prev_latin = words[i - 1].chars().last().is_some_and(|c| c.is_ascii_alphabetic());
+            let prev_latin = words[i - 1]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphabetic());
             let next_latin = w.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
             if prev_latin && next_latin {
                 out.push(' ');
@@ -213,7 +255,31 @@ pub fn normalize_name(raw: &str) -> Result<String, String> {
     if n > 50 {
         return Err(format!("姓名过长（{n} 个字符，最多 50 个）"));
     }
-    if let Some(c) = out.chars().find(|c| c.is_control() || c.is_ascii_digit() || matches!(c, '<' | '>' | '"' | '\\' | '/' | '@' | '#' | '$' | '%' | '&' | '*' | '=' | '?' | '!' | ';' | ':' | ',' | '，' | '、')) {
+    if let Some(c) = out.chars().find(|c| {
+        c.is_control()
+            || c.is_ascii_digit()
+            || matches!(
+                c,
+                '<' | '>'
+                    | '"'
+                    | '\\'
+                    | '/'
+                    | '@'
+                    | '#'
+                    | '$'
+                    | '%'
+                    | '&'
+                    | '*'
+                    | '='
+                    | '?'
+                    | '!'
+                    | ';'
+                    | ':'
+                    | ','
+                    | '，'
+                    | '、'
+            )
+    }) {
         return Err(format!("姓名含有不允许的字符“{}”", c.escape_default()));
     }
     if out.contains('\u{FFFD}') {
@@ -236,12 +302,17 @@ pub fn mask_name(name: &str) -> String {
 // ---------------------------------------------------------------- phone
 
 pub fn normalize_phone(raw: &str) -> Result<String, String> {
-    let s: String = to_half_width(raw).chars().filter(|c| !is_space(*c)).collect();
+    let s: String = to_half_width(raw)
+        .chars()
+        .filter(|c| !is_space(*c))
+        .collect();
     if s.is_empty() {
         return Ok(String::new());
     }
     let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
-    let only_allowed = s.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '(' | ')' | '+'));
+    let only_allowed = s
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | '(' | ')' | '+'));
     let mobile = digits.len() == 11 && digits.starts_with('1') && !s.contains('(');
     let mobile_cn = digits.len() == 13 && digits.starts_with("861");
     let landline = digits.starts_with('0') && (10..=16).contains(&digits.len());
@@ -250,7 +321,10 @@ pub fn normalize_phone(raw: &str) -> Result<String, String> {
     } else if only_allowed && mobile_cn {
         Ok(digits[2..].to_string())
     } else {
-        Err(format!("联系电话“{}”不是有效的手机号或带区号的固定电话", raw.trim()))
+        Err(format!(
+            "联系电话“{}”不是有效的手机号或带区号的固定电话",
+            raw.trim()
+        ))
     }
 }
 
@@ -264,14 +338,22 @@ pub struct Vocabulary {
 
 impl Vocabulary {
     pub fn parse(&self, raw: &str) -> Result<&'static str, String> {
-        let s: String = to_half_width(raw).chars().filter(|c| !is_space(*c)).collect();
+        let s: String = to_half_width(raw)
+            .chars()
+            .filter(|c| !is_space(*c))
+            .collect();
         for (label, aliases) in self.values {
             if s == *label || aliases.contains(&s.as_str()) {
                 return Ok(label);
             }
         }
         let allowed: Vec<&str> = self.values.iter().map(|(l, _)| *l).collect();
-        Err(format!("{}“{}”无法识别，应为：{}", self.field, raw.trim(), allowed.join("、")))
+        Err(format!(
+            "{}“{}”无法识别，应为：{}",
+            self.field,
+            raw.trim(),
+            allowed.join("、")
+        ))
     }
     pub fn labels(&self) -> Vec<&'static str> {
         self.values.iter().map(|(l, _)| *l).collect()
@@ -281,11 +363,28 @@ impl Vocabulary {
 pub const EMPLOYMENT_TYPES: Vocabulary = Vocabulary {
     field: "人员性质",
     values: &[
-        ("行政编制", &["在编", "行政", "公务员", "行政编", "在编在岗", "编制内"]),
-        ("参照公务员法管理", &["参公", "参公管理", "参照公务员管理", "参照公务员法管理事业编制"]),
+        (
+            "行政编制",
+            &["在编", "行政", "公务员", "行政编", "在编在岗", "编制内"],
+        ),
+        (
+            "参照公务员法管理",
+            &[
+                "参公",
+                "参公管理",
+                "参照公务员管理",
+                "参照公务员法管理事业编制",
+            ],
+        ),
         ("事业编制", &["事业", "事业编", "事业单位编制"]),
-        ("辅助人员", &["辅助", "协管员", "协管", "辅警", "执法辅助人员"]),
-        ("劳动合同", &["合同", "合同制", "合同工", "聘用", "聘用制", "编外聘用"]),
+        (
+            "辅助人员",
+            &["辅助", "协管员", "协管", "辅警", "执法辅助人员"],
+        ),
+        (
+            "劳动合同",
+            &["合同", "合同制", "合同工", "聘用", "聘用制", "编外聘用"],
+        ),
         ("劳务派遣", &["派遣", "劳务派遣人员"]),
         ("临时人员", &["临时", "临聘", "临时聘用", "临时工"]),
     ],
@@ -331,7 +430,9 @@ pub fn clean_field(label: &str, raw: &str, max_chars: usize) -> Result<String, S
 fn to_half_width_punct(s: &str) -> String {
     s.chars()
         .map(|c| match c {
-            '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
             '\u{3000}' => ' ',
             _ => c,
         })
@@ -342,9 +443,15 @@ fn to_half_width_punct(s: &str) -> String {
 
 /// GB/T 2260 administrative division code: six digits, a real province prefix.
 pub fn parse_region_code(raw: &str) -> Result<String, String> {
-    let s: String = to_half_width(raw).chars().filter(|c| !is_space(*c)).collect();
+    let s: String = to_half_width(raw)
+        .chars()
+        .filter(|c| !is_space(*c))
+        .collect();
     if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("行政区划代码“{}”应为 6 位数字（GB/T 2260，如 220702）", raw.trim()));
+        return Err(format!(
+            "行政区划代码“{}”应为 6 位数字（GB/T 2260，如 220702）",
+            raw.trim()
+        ));
     }
     let province: u8 = s[..2].parse().unwrap_or(0);
     if !PROVINCES.contains(&province) {
@@ -354,9 +461,21 @@ pub fn parse_region_code(raw: &str) -> Result<String, String> {
 }
 
 pub fn parse_unit_code(raw: &str) -> Result<String, String> {
-    let s: String = to_half_width(raw).chars().filter(|c| !is_space(*c)).collect::<String>().to_ascii_uppercase();
-    if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(format!("单位代码“{}”应为 1 至 32 位字母、数字或 - _（如统一社会信用代码）", raw.trim()));
+    let s: String = to_half_width(raw)
+        .chars()
+        .filter(|c| !is_space(*c))
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if s.is_empty()
+        || s.len() > 32
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!(
+            "单位代码“{}”应为 1 至 32 位字母、数字或 - _（如统一社会信用代码）",
+            raw.trim()
+        ));
     }
     Ok(s)
 }
@@ -374,7 +493,10 @@ pub fn parse_unit_name(raw: &str) -> Result<String, String> {
 
 /// A unit name as sheets write it, for matching: no spaces at all, half-width brackets.
 pub fn unit_name_key(raw: &str) -> String {
-    to_half_width(raw).chars().filter(|c| !is_space(*c)).collect()
+    to_half_width(raw)
+        .chars()
+        .filter(|c| !is_space(*c))
+        .collect()
 }
 
 /// 2024年3月1日
@@ -392,17 +514,43 @@ mod tests {
         // the standard's own example
         let id = IdNumber::parse("11010519491231002X").unwrap();
         assert_eq!(id.sex(), Sex::Female);
-        assert_eq!(id.birth_date(), NaiveDate::from_ymd_opt(1949, 12, 31).unwrap());
-        assert_eq!(IdNumber::parse("１１０１０５１９４９１２３１００２ｘ").unwrap().as_str(), "11010519491231002X");
-        assert_eq!(IdNumber::parse(" 110105 19491231 002x ").unwrap().as_str(), "11010519491231002X");
+        assert_eq!(
+            id.birth_date(),
+            NaiveDate::from_ymd_opt(1949, 12, 31).unwrap()
+        );
+        assert_eq!(
+            IdNumber::parse("１１０１０５１９４９１２３１００２ｘ")
+                .unwrap()
+                .as_str(),
+            "11010519491231002X"
+        );
+        assert_eq!(
+            IdNumber::parse(" 110105 19491231 002x ").unwrap().as_str(),
+            "11010519491231002X"
+        );
         assert_eq!(
             IdNumber::parse("110105194912310021"),
-            Err(IdNumberError::Check { expected: 'X', found: '1' })
+            Err(IdNumberError::Check {
+                expected: 'X',
+                found: '1'
+            })
         );
-        assert!(matches!(IdNumber::parse("1.10105194912310E+17"), Err(IdNumberError::LostDigits(_))));
-        assert_eq!(IdNumber::parse("110105491231002"), Err(IdNumberError::OldFifteenDigit));
-        assert_eq!(IdNumber::parse("11010519491331002X"), Err(IdNumberError::BirthDate));
-        assert_eq!(IdNumber::parse("99010519491231002X"), Err(IdNumberError::Region));
+        assert!(matches!(
+            IdNumber::parse("1.10105194912310E+17"),
+            Err(IdNumberError::LostDigits(_))
+        ));
+        assert_eq!(
+            IdNumber::parse("110105491231002"),
+            Err(IdNumberError::OldFifteenDigit)
+        );
+        assert_eq!(
+            IdNumber::parse("11010519491331002X"),
+            Err(IdNumberError::BirthDate)
+        );
+        assert_eq!(
+            IdNumber::parse("99010519491231002X"),
+            Err(IdNumberError::Region)
+        );
     }
 
     #[test]
@@ -410,7 +558,10 @@ mod tests {
         assert_eq!(normalize_name("王䶮").unwrap(), "王䶮");
         assert_eq!(normalize_name(" 𬌗 𠇔 ").unwrap(), "𬌗𠇔");
         assert_eq!(normalize_name("张　　三").unwrap(), "张三");
-        assert_eq!(normalize_name("阿依古丽•买买提").unwrap(), "阿依古丽·买买提");
+        assert_eq!(
+            normalize_name("阿依古丽•买买提").unwrap(),
+            "阿依古丽·买买提"
+        );
         assert!(normalize_name("张三1").is_err());
         assert_eq!(mask_name("张小三"), "张*三");
         assert_eq!(mask_name("王䶮"), "王*");
@@ -419,15 +570,26 @@ mod tests {
     #[test]
     fn phones() {
         assert_eq!(normalize_phone("138 0431 0000").unwrap(), "13804310000");
-        assert_eq!(normalize_phone("０４３８－１２３４５６７").unwrap(), "0438-1234567");
+        assert_eq!(
+            normalize_phone("０４３８－１２３４５６７").unwrap(),
+            "0438-1234567"
+        );
         assert!(normalize_phone("12345").is_err());
     }
 
     #[test]
     fn vocabularies() {
         assert_eq!(EMPLOYMENT_TYPES.parse("在编").unwrap(), "行政编制");
-        assert_eq!(EMPLOYMENT_TYPES.parse(" 参 公 ").unwrap(), "参照公务员法管理");
-        assert!(EMPLOYMENT_TYPES.parse("外包").unwrap_err().contains("人员性质"));
+        assert_eq!(
+            EMPLOYMENT_TYPES.parse(" 参 公 ").unwrap(),
+            "参照公务员法管理"
+        );
+        assert!(
+            EMPLOYMENT_TYPES
+                .parse("外包")
+                .unwrap_err()
+                .contains("人员性质")
+        );
         assert_eq!(STATUSES.parse("退休").unwrap(), "退休");
     }
 

@@ -73,16 +73,69 @@ impl Field {
     fn aliases(self) -> &'static [&'static str] {
         match self {
             Field::Name => &["姓名", "名字", "人员姓名", "执法人员姓名", "执法人员"],
-            Field::IdNumber => &["身份证号", "身份证号码", "公民身份号码", "身份证", "证件号码", "身份证件号码", "公民身份证号码", "身份号码"],
-            Field::Unit => &["单位", "所在单位", "执法单位", "工作单位", "单位名称", "执法主体", "所属单位", "执法主体名称", "所在执法单位"],
-            Field::UnitCode => &["单位代码", "统一社会信用代码", "执法主体代码", "单位编码", "机构代码", "组织机构代码"],
+            Field::IdNumber => &[
+                "身份证号",
+                "身份证号码",
+                "公民身份号码",
+                "身份证",
+                "证件号码",
+                "身份证件号码",
+                "公民身份证号码",
+                "身份号码",
+            ],
+            Field::Unit => &[
+                "单位",
+                "所在单位",
+                "执法单位",
+                "工作单位",
+                "单位名称",
+                "执法主体",
+                "所属单位",
+                "执法主体名称",
+                "所在执法单位",
+            ],
+            Field::UnitCode => &[
+                "单位代码",
+                "统一社会信用代码",
+                "执法主体代码",
+                "单位编码",
+                "机构代码",
+                "组织机构代码",
+            ],
             Field::Sex => &["性别"],
             Field::BirthDate => &["出生日期", "出生年月", "出生年月日", "生日"],
-            Field::Post => &["职务", "职务(岗位)", "岗位", "职务岗位", "职位", "职务职级", "现任职务", "职务/岗位"],
+            Field::Post => &[
+                "职务",
+                "职务(岗位)",
+                "岗位",
+                "职务岗位",
+                "职位",
+                "职务职级",
+                "现任职务",
+                "职务/岗位",
+            ],
             Field::Category => &["执法类别", "执法门类", "执法种类", "执法领域", "执法类型"],
             Field::Region => &["执法区域", "执法地域", "管辖区域", "执法范围"],
-            Field::EmploymentType => &["人员性质", "人员类别", "编制性质", "编制类型", "人员身份", "用工性质", "编制情况", "身份类别", "编制类别"],
-            Field::Phone => &["联系电话", "电话", "手机", "手机号", "手机号码", "联系方式", "电话号码"],
+            Field::EmploymentType => &[
+                "人员性质",
+                "人员类别",
+                "编制性质",
+                "编制类型",
+                "人员身份",
+                "用工性质",
+                "编制情况",
+                "身份类别",
+                "编制类别",
+            ],
+            Field::Phone => &[
+                "联系电话",
+                "电话",
+                "手机",
+                "手机号",
+                "手机号码",
+                "联系方式",
+                "电话号码",
+            ],
             Field::Status => &["在岗状态", "状态", "人员状态", "在职状态", "在岗情况"],
         }
     }
@@ -92,7 +145,9 @@ impl Field {
     pub fn from_header(raw: &str) -> Option<Field> {
         let s: String = to_half_width(raw)
             .chars()
-            .filter(|c| !c.is_whitespace() && !matches!(c, '*' | '※' | ':' | '\u{200B}' | '\u{FEFF}'))
+            .filter(|c| {
+                !c.is_whitespace() && !matches!(c, '*' | '※' | ':' | '\u{200B}' | '\u{FEFF}')
+            })
             .collect();
         let matches = |s: &str| Field::ALL.into_iter().find(|f| f.aliases().contains(&s));
         matches(&s).or_else(|| {
@@ -122,7 +177,9 @@ pub enum SheetError {
     Unreadable(String),
     #[error("文件是空的")]
     Empty,
-    #[error("找不到表头：前 30 行中没有同时包含“姓名”和“身份证号”两列的行。请确认表头写法（如 姓名、身份证号、所在单位）")]
+    #[error(
+        "找不到表头：前 30 行中没有同时包含“姓名”和“身份证号”两列的行。请确认表头写法（如 姓名、身份证号、所在单位）"
+    )]
     NoHeader,
     #[error("表头中“{0}”列出现了两次（第 {1} 列和第 {2} 列），无法判断以哪一列为准")]
     DuplicateColumn(&'static str, String, String),
@@ -150,9 +207,16 @@ pub fn read(filename: &str, bytes: &[u8]) -> Result<(Header, Vec<Row>), SheetErr
     let lower = filename.to_lowercase();
     let is_zip = bytes.starts_with(b"PK\x03\x04");
     let is_ole = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
-    if is_zip || is_ole || lower.ends_with(".xlsx") || lower.ends_with(".xls") || lower.ends_with(".ods") {
+    if is_zip
+        || is_ole
+        || lower.ends_with(".xlsx")
+        || lower.ends_with(".xls")
+        || lower.ends_with(".ods")
+    {
         if !(is_zip || is_ole) {
-            return Err(SheetError::Unreadable("文件扩展名是 Excel，但内容不是 Excel 工作簿（可能已损坏）".into()));
+            return Err(SheetError::Unreadable(
+                "文件扩展名是 Excel，但内容不是 Excel 工作簿（可能已损坏）".into(),
+            ));
         }
         let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
             .map_err(|e| SheetError::Unreadable(format!("不是有效的 Excel 文件（{e}）")))?;
@@ -162,7 +226,9 @@ pub fn read(filename: &str, bytes: &[u8]) -> Result<(Header, Vec<Row>), SheetErr
             let range = match book.worksheet_range(&name) {
                 Ok(r) => r,
                 Err(e) => {
-                    first_err.get_or_insert(SheetError::Unreadable(format!("工作表“{name}”无法读取（{e}）")));
+                    first_err.get_or_insert(SheetError::Unreadable(format!(
+                        "工作表“{name}”无法读取（{e}）"
+                    )));
                     continue;
                 }
             };
@@ -182,7 +248,10 @@ pub fn read(filename: &str, bytes: &[u8]) -> Result<(Header, Vec<Row>), SheetErr
 
 fn range_rows(range: &calamine::Range<calamine::Data>) -> Vec<Row> {
     use calamine::Data;
-    let (row0, col0) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
+    let (row0, col0) = range
+        .start()
+        .map(|(r, c)| (r as usize, c as usize))
+        .unwrap_or((0, 0));
     range
         .rows()
         .enumerate()
@@ -190,22 +259,63 @@ fn range_rows(range: &calamine::Range<calamine::Data>) -> Vec<Row> {
             let mut out: Vec<Cell> = vec![Cell::default(); col0];
             out.extend(cells.iter().map(|d| match d {
                 Data::Empty => Cell::default(),
-                Data::String(s) => Cell { text: s.clone(), numeric: false },
-                Data::Int(n) => Cell { text: n.to_string(), numeric: true },
-                Data::Float(f) => Cell { text: format_float(*f), numeric: true },
-                Data::Bool(b) => Cell { text: if *b { "是" } else { "否" }.into(), numeric: false },
-                Data::DateTime(dt) => Cell { text: excel_serial_to_date(dt.as_f64()), numeric: false },
-                Data::DateTimeIso(s) | Data::DurationIso(s) => Cell { text: s.clone(), numeric: false },
-                Data::Error(e) => Cell { text: format!("#{e:?}"), numeric: false },
+                Data::String(s) => Cell {
+                    text: s.clone(),
+                    numeric: false,
+                },
+                Data::Int(n) => Cell {
+                    text: n.to_string(),
+                    numeric: true,
+                },
+                Data::Float(f) => Cell {
+                    text: format_float(*f),
+                    numeric: true,
+                },
+                Data::Bool(b) => Cell {
+                    text: if *b { "是" } else { "否" }.into(),
+                    numeric: false,
+                },
+                Data::DateTime(dt) => Cell {
+                    text: excel_serial_to_date(dt.as_f64()),
+                    numeric: false,
+                },
+                Data::DateTimeIso(s) | Data::DurationIso(s) => Cell {
+                    text: s.clone(),
+                    numeric: false,
+                },
+                Data::Error(e) => Cell {
+                    text: format!("#{e:?}"),
+                    numeric: false,
+                },
             }));
-            Row { number: row0 + i + 1, cells: out }
+            Row {
+                number: row0 + i + 1,
+                cells: out,
+            }
         })
         .collect()
 }
 
 /// Integers without ".0"; large values as Excel would show the digits it kept.
 fn format_float(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e21 { format!("{f:.0}") } else { f.to_string() }
+    if f.fract() == 0.0 && f.abs() < 1e21 {
+        let digits = format!("{f:.0}");
+        if digits.len() > 15 {
+            // Excel keeps 15 significant digits and shows zeros after them
+            let kept = format!("{:.14e}", f);
+            let mantissa: String = kept
+                .split('e')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| c.is_ascii_digit())
+                .collect();
+            return format!("{mantissa:0<width$}", width = digits.len());
+        }
+        digits
+    } else {
+        f.to_string()
+    }
 }
 
 fn excel_serial_to_date(serial: f64) -> String {
@@ -238,7 +348,14 @@ fn csv_rows(bytes: &[u8]) -> Result<Vec<Row>, SheetError> {
     let first_line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let delimiter = [b',', b'\t', b';']
         .into_iter()
-        .max_by_key(|d| first_line.matches(*d as char).count() + text.lines().take(40).map(|l| l.matches(*d as char).count()).sum::<usize>())
+        .max_by_key(|d| {
+            first_line.matches(*d as char).count()
+                + text
+                    .lines()
+                    .take(40)
+                    .map(|l| l.matches(*d as char).count())
+                    .sum::<usize>()
+        })
         .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -248,8 +365,17 @@ fn csv_rows(bytes: &[u8]) -> Result<Vec<Row>, SheetError> {
     let mut rows = Vec::new();
     for rec in reader.records() {
         let rec = rec.map_err(|e| SheetError::Unreadable(format!("CSV 格式有误：{e}")))?;
-        let number = rec.position().map(|p| p.line() as usize).unwrap_or(rows.len() + 1);
-        let cells = rec.iter().map(|s| Cell { text: s.to_string(), numeric: false }).collect();
+        let number = rec
+            .position()
+            .map(|p| p.line() as usize)
+            .unwrap_or(rows.len() + 1);
+        let cells = rec
+            .iter()
+            .map(|s| Cell {
+                text: s.to_string(),
+                numeric: false,
+            })
+            .collect();
         rows.push(Row { number, cells });
     }
     if rows.is_empty() {
@@ -267,14 +393,20 @@ fn find_header(rows: &[Row]) -> Result<Header, SheetError> {
                 Some(f) => {
                     if let Some((j, _)) = columns.iter().find(|(_, g)| *g == f) {
                         if columns.iter().any(|(_, g)| *g == Field::Name) || f == Field::Name {
-                            return Err(SheetError::DuplicateColumn(f.label(), column_letter(*j), column_letter(i)));
+                            return Err(SheetError::DuplicateColumn(
+                                f.label(),
+                                column_letter(*j),
+                                column_letter(i),
+                            ));
                         }
                     }
                     columns.push((i, f));
                 }
                 None => {
                     let t = c.text.trim();
-                    if !t.is_empty() && !matches!(unit_name_key(t).as_str(), "序号" | "编号" | "备注" | "序") {
+                    if !t.is_empty()
+                        && !matches!(unit_name_key(t).as_str(), "序号" | "编号" | "备注" | "序")
+                    {
                         ignored.push(t.to_string());
                     }
                 }
@@ -282,7 +414,11 @@ fn find_header(rows: &[Row]) -> Result<Header, SheetError> {
         }
         let has = |f: Field| columns.iter().any(|(_, g)| *g == f);
         if has(Field::Name) && has(Field::IdNumber) {
-            return Ok(Header { row: row.number, columns, ignored });
+            return Ok(Header {
+                row: row.number,
+                columns,
+                ignored,
+            });
         }
     }
     Err(SheetError::NoHeader)

@@ -83,7 +83,13 @@ impl ResponseError for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             r.insert_header(("WWW-Authenticate", "Bearer"));
         }
-        r.json(Body { error: Inner { code, message: self.0.to_string(), fields: fields_of(&self.0) } })
+        r.json(Body {
+            error: Inner {
+                code,
+                message: self.0.to_string(),
+                fields: fields_of(&self.0),
+            },
+        })
     }
 }
 
@@ -120,7 +126,9 @@ impl ResponseError for PageError {
         let (status, _) = classify(&self.0);
         log(&self.0, status);
         if matches!(self.0, Error::Unauthenticated) {
-            return HttpResponse::SeeOther().insert_header(("Location", "/login")).finish();
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", "/login"))
+                .finish();
         }
         let title = match status {
             StatusCode::NOT_FOUND => "未找到",

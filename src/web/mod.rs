@@ -44,20 +44,33 @@ impl AppState {
 
 /// The peer's address (a proxy in front should be trusted explicitly, not by header).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "未知".into())
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "未知".into())
 }
 
 fn credentials(req: &HttpRequest) -> Option<(String, SessionKind)> {
-    if let Some(h) = req.headers().get("Authorization").and_then(|v| v.to_str().ok()) {
-        if let Some(t) = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) {
+    if let Some(h) = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = h
+            .strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+        {
             return Some((t.trim().to_string(), SessionKind::Api));
         }
     }
-    req.cookie(SESSION_COOKIE).map(|c| (c.value().to_string(), SessionKind::Browser))
+    req.cookie(SESSION_COOKIE)
+        .map(|c| (c.value().to_string(), SessionKind::Browser))
 }
 
 async fn principal(req: HttpRequest) -> Result<Principal> {
-    let state = req.app_data::<web::Data<AppState>>().ok_or(Error::Unauthenticated)?.clone();
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(Error::Unauthenticated)?
+        .clone();
     let (token, presented) = credentials(&req).ok_or(Error::Unauthenticated)?;
     let ip = client_ip(&req);
     let policy = state.policy;
@@ -86,7 +99,11 @@ impl FromRequest for ApiUser {
             let p = principal(req.clone()).await?;
             let safe = matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
             if !safe && p.kind == SessionKind::Browser {
-                let header = req.headers().get("X-CSRF-Token").and_then(|v| v.to_str().ok()).unwrap_or("");
+                let header = req
+                    .headers()
+                    .get("X-CSRF-Token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
                 p.check_csrf(header)?;
             }
             Ok(ApiUser(p))

@@ -11,12 +11,31 @@ pub struct Credentials {
 }
 
 /// Exchanges a user name and password for a bearer token.
-pub async fn create_token(state: web::Data<AppState>, req: HttpRequest, body: web::Json<Credentials>) -> ApiResult {
+pub async fn create_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<Credentials>,
+) -> ApiResult {
     let ip = client_ip(&req);
-    let ua = req.headers().get("User-Agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let ua = req
+        .headers()
+        .get("User-Agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let policy = state.policy;
     let out = state
-        .db(move |c| auth::login(c, &policy, &body.username, &body.password, &ip, &ua, SessionKind::Api))
+        .db(move |c| {
+            auth::login(
+                c,
+                &policy,
+                &body.username,
+                &body.password,
+                &ip,
+                &ua,
+                SessionKind::Api,
+            )
+        })
         .await?;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "token": out.token,
@@ -44,7 +63,13 @@ pub struct PasswordChange {
     new_password: String,
 }
 
-pub async fn change_password(state: web::Data<AppState>, ApiUser(p): ApiUser, body: web::Json<PasswordChange>) -> ApiResult {
-    state.db(move |c| auth::change_password(c, &p, &body.current_password, &body.new_password)).await?;
+pub async fn change_password(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    body: web::Json<PasswordChange>,
+) -> ApiResult {
+    state
+        .db(move |c| auth::change_password(c, &p, &body.current_password, &body.new_password))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

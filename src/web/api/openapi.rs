@@ -5,5 +5,7 @@ use actix_web::HttpResponse;
 pub const DOCUMENT: &str = include_str!("../../../static/openapi.json");
 
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(DOCUMENT)
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOCUMENT)
 }

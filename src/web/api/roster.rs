@@ -11,21 +11,35 @@ pub async fn list_units(state: web::Data<AppState>, ApiUser(p): ApiUser) -> ApiR
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": units })))
 }
 
-pub async fn get_unit(state: web::Data<AppState>, ApiUser(p): ApiUser, id: web::Path<i64>) -> ApiResult {
+pub async fn get_unit(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
     let scope = p.scope();
     let id = *id;
     let unit = state
         .db(move |c| {
             let u = roster::unit(c, id)?;
-            if scope.covers_unit(&u) { Ok(u) } else { Err(Error::not_found("单位")) }
+            if scope.covers_unit(&u) {
+                Ok(u)
+            } else {
+                Err(Error::not_found("单位"))
+            }
         })
         .await?;
     Ok(HttpResponse::Ok().json(unit))
 }
 
-pub async fn create_unit(state: web::Data<AppState>, ApiUser(p): ApiUser, body: web::Json<UnitInput>) -> ApiResult {
+pub async fn create_unit(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    body: web::Json<UnitInput>,
+) -> ApiResult {
     p.require_admin()?;
-    let unit = state.db(move |c| roster::create_unit(c, &p.actor(), &body)).await?;
+    let unit = state
+        .db(move |c| roster::create_unit(c, &p.actor(), &body))
+        .await?;
     Ok(created(&unit))
 }
 
@@ -83,24 +97,39 @@ pub async fn update_unit(
     Ok(HttpResponse::Ok().json(unit))
 }
 
-pub async fn search(state: web::Data<AppState>, ApiUser(p): ApiUser, q: web::Query<Search>) -> ApiResult {
+pub async fn search(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    q: web::Query<Search>,
+) -> ApiResult {
     let scope = p.scope();
     let page = state.db(move |c| roster::search(c, &scope, &q)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
-pub async fn get_officer(state: web::Data<AppState>, ApiUser(p): ApiUser, id: web::Path<i64>) -> ApiResult {
+pub async fn get_officer(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
     let scope = p.scope();
     let id = *id;
     let (o, u) = state.db(move |c| roster::officer(c, &scope, id)).await?;
     let may = o.may_hold_certificate();
-    Ok(HttpResponse::Ok().json(serde_json::json!({"officer": o, "unit": u, "may_hold_certificate": may})))
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"officer": o, "unit": u, "may_hold_certificate": may})))
 }
 
-pub async fn create_officer(state: web::Data<AppState>, ApiUser(p): ApiUser, body: web::Json<OfficerInput>) -> ApiResult {
+pub async fn create_officer(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    body: web::Json<OfficerInput>,
+) -> ApiResult {
     p.require_roster_writer()?;
     let scope = p.scope();
-    let o = state.db(move |c| roster::create_officer(c, &p.actor(), &scope, &body)).await?;
+    let o = state
+        .db(move |c| roster::create_officer(c, &p.actor(), &scope, &body))
+        .await?;
     Ok(created(&o))
 }
 
@@ -125,14 +154,19 @@ pub async fn update_officer(
                 }
                 merged[k] = v;
             }
-            let input: OfficerInput = serde_json::from_value(merged).map_err(|e| Error::BadRequest(format!("字段类型有误：{e}")))?;
+            let input: OfficerInput = serde_json::from_value(merged)
+                .map_err(|e| Error::BadRequest(format!("字段类型有误：{e}")))?;
             roster::update_officer(c, &p.actor(), &scope, id, &input)
         })
         .await?;
     Ok(HttpResponse::Ok().json(o))
 }
 
-pub async fn history(state: web::Data<AppState>, ApiUser(p): ApiUser, id: web::Path<i64>) -> ApiResult {
+pub async fn history(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
     let scope = p.scope();
     let id = *id;
     let (postings, changes) = state.db(move |c| roster::history(c, &scope, id)).await?;
@@ -143,29 +177,55 @@ pub async fn history(state: web::Data<AppState>, ApiUser(p): ApiUser, id: web::P
     Ok(HttpResponse::Ok().json(serde_json::json!({"postings": postings, "changes": changes})))
 }
 
-pub async fn get_photo(state: web::Data<AppState>, ApiUser(p): ApiUser, id: web::Path<i64>) -> ApiResult {
+pub async fn get_photo(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
     let scope = p.scope();
     let id = *id;
     let (ct, data) = state.db(move |c| roster::photo(c, &scope, id)).await?;
-    Ok(HttpResponse::Ok().content_type(ct).insert_header(("Cache-Control", "private, max-age=60")).body(data))
+    Ok(HttpResponse::Ok()
+        .content_type(ct)
+        .insert_header(("Cache-Control", "private, max-age=60"))
+        .body(data))
 }
 
-pub async fn put_photo(state: web::Data<AppState>, ApiUser(p): ApiUser, id: web::Path<i64>, body: web::Bytes) -> ApiResult {
+pub async fn put_photo(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+    body: web::Bytes,
+) -> ApiResult {
     p.require_roster_writer()?;
     let scope = p.scope();
     let id = *id;
     let max = state.config.max_photo_bytes;
-    state.db(move |c| roster::set_photo(c, &p.actor(), &scope, id, &body, max)).await?;
+    state
+        .db(move |c| roster::set_photo(c, &p.actor(), &scope, id, &body, max))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn export(state: web::Data<AppState>, ApiUser(p): ApiUser, q: web::Query<Search>) -> ApiResult {
+pub async fn export(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    q: web::Query<Search>,
+) -> ApiResult {
     let scope = p.scope();
-    let bytes = state.db(move |c| roster::export::officers_xlsx(c, &scope, &q)).await?;
-    let name = format!("行政执法人员名录_{}.xlsx", chrono::Local::now().format("%Y%m%d"));
+    let bytes = state
+        .db(move |c| roster::export::officers_xlsx(c, &scope, &q))
+        .await?;
+    let name = format!(
+        "行政执法人员名录_{}.xlsx",
+        chrono::Local::now().format("%Y%m%d")
+    );
     Ok(super::xlsx_response(&name, bytes))
 }
 
 pub async fn template(ApiUser(_p): ApiUser) -> ApiResult {
-    Ok(super::xlsx_response("行政执法人员导入模板.xlsx", roster::export::template_xlsx()?))
+    Ok(super::xlsx_response(
+        "行政执法人员导入模板.xlsx",
+        roster::export::template_xlsx()?,
+    ))
 }

@@ -28,7 +28,9 @@ impl UsersPage {
         Role::parse(r).map(|r| r.label()).unwrap_or("未知")
     }
     fn unit_name(&self, id: &Option<i64>) -> String {
-        id.and_then(|id| self.units.iter().find(|u| u.id == id)).map(|u| u.name.clone()).unwrap_or_default()
+        id.and_then(|id| self.units.iter().find(|u| u.id == id))
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
     }
     fn err(&self, k: &str) -> String {
         self.errors.get(k).cloned().unwrap_or_default()
@@ -38,9 +40,21 @@ impl UsersPage {
     }
 }
 
-async fn users_page(state: &AppState, p: &crate::auth::Principal, input: NewUser, errors: FieldErrors, message: Option<String>) -> PageResult {
-    let (users, units) = state.db(|c| Ok((auth::users(c)?, crate::roster::db::all_units(c)?))).await?;
-    let status = if errors.is_empty() { actix_web::http::StatusCode::OK } else { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY };
+async fn users_page(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    input: NewUser,
+    errors: FieldErrors,
+    message: Option<String>,
+) -> PageResult {
+    let (users, units) = state
+        .db(|c| Ok((auth::users(c)?, crate::roster::db::all_units(c)?)))
+        .await?;
+    let status = if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     let mut r = render(&UsersPage {
         ctx: Ctx::new(p, "users"),
         users,
@@ -59,9 +73,23 @@ pub struct UsersQuery {
     message: Option<String>,
 }
 
-pub async fn users(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<UsersQuery>) -> PageResult {
+pub async fn users(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    q: web::Query<UsersQuery>,
+) -> PageResult {
     p.require_admin()?;
-    users_page(&state, &p, NewUser { role: "liaison".into(), ..Default::default() }, FieldErrors::new(), q.into_inner().message).await
+    users_page(
+        &state,
+        &p,
+        NewUser {
+            role: "liaison".into(),
+            ..Default::default()
+        },
+        FieldErrors::new(),
+        q.into_inner().message,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -77,7 +105,11 @@ pub struct NewUserForm {
     officer_id_number: String,
 }
 
-pub async fn create_user(state: web::Data<AppState>, PageUser(p): PageUser, form: web::Form<NewUserForm>) -> PageResult {
+pub async fn create_user(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    form: web::Form<NewUserForm>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     p.require_admin()?;
     let f = form.into_inner();
@@ -85,8 +117,12 @@ pub async fn create_user(state: web::Data<AppState>, PageUser(p): PageUser, form
     let officer_id = if id_number.trim().is_empty() {
         None
     } else {
-        let n = crate::roster::rules::IdNumber::parse(&id_number).map(|i| i.to_string()).unwrap_or_default();
-        state.db(move |c| Ok(crate::roster::db::officer_by_id_number(c, &n)?.map(|o| o.id))).await?
+        let n = crate::roster::rules::IdNumber::parse(&id_number)
+            .map(|i| i.to_string())
+            .unwrap_or_default();
+        state
+            .db(move |c| Ok(crate::roster::db::officer_by_id_number(c, &n)?.map(|o| o.id)))
+            .await?
     };
     let input = NewUser {
         username: f.username,
@@ -98,14 +134,22 @@ pub async fn create_user(state: web::Data<AppState>, PageUser(p): PageUser, form
     };
     if !id_number.trim().is_empty() && officer_id.is_none() && input.role == "officer" {
         let mut e = FieldErrors::new();
-        e.insert("officer_id".into(), format!("名录库中没有身份证号为 {} 的人员", id_number.trim()));
+        e.insert(
+            "officer_id".into(),
+            format!("名录库中没有身份证号为 {} 的人员", id_number.trim()),
+        );
         return users_page(&state, &p, input, e, None).await;
     }
     let i2 = input.clone();
     let actor = p.actor();
     match state.db(move |c| auth::create_user(c, &actor, &i2)).await {
-        Ok(u) => Ok(redirect(&format!("/users?message={}", urlencoding::encode(&format!("已创建账号 {}", u.username))))),
-        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => users_page(&state, &p, input, fields, None).await,
+        Ok(u) => Ok(redirect(&format!(
+            "/users?message={}",
+            urlencoding::encode(&format!("已创建账号 {}", u.username))
+        ))),
+        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => {
+            users_page(&state, &p, input, fields, None).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -116,13 +160,23 @@ pub struct ResetForm {
     password: String,
 }
 
-pub async fn reset_password(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<ResetForm>) -> PageResult {
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+    form: web::Form<ResetForm>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     p.require_admin()?;
     let id = *id;
     let f = form.into_inner();
-    state.db(move |c| auth::reset_password(c, &p.actor(), id, &f.password)).await?;
-    Ok(redirect(&format!("/users?message={}", urlencoding::encode("密码已重置，账号已解锁"))))
+    state
+        .db(move |c| auth::reset_password(c, &p.actor(), id, &f.password))
+        .await?;
+    Ok(redirect(&format!(
+        "/users?message={}",
+        urlencoding::encode("密码已重置，账号已解锁")
+    )))
 }
 
 #[derive(Deserialize)]
@@ -131,12 +185,19 @@ pub struct ActiveForm {
     active: bool,
 }
 
-pub async fn set_active(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<ActiveForm>) -> PageResult {
+pub async fn set_active(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+    form: web::Form<ActiveForm>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     p.require_admin()?;
     let id = *id;
     let active = form.active;
-    state.db(move |c| auth::set_active(c, &p.actor(), id, active)).await?;
+    state
+        .db(move |c| auth::set_active(c, &p.actor(), id, active))
+        .await?;
     Ok(redirect("/users"))
 }
 
@@ -158,21 +219,38 @@ impl AuditPage {
     }
 }
 
-pub async fn audit(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<Filter>) -> PageResult {
+pub async fn audit(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    q: web::Query<Filter>,
+) -> PageResult {
     p.require_audit_reader()?;
     let filter = q.into_inner();
     let f2 = filter.clone();
     let entries = state.db(move |c| Ok(audit::db::list(c, &f2, 100)?)).await?;
-    let next = entries.last().filter(|e| e.seq > 1 && entries.len() == 100).map(|e| {
-        let mut parts = vec![format!("before_seq={}", e.seq - 1)];
-        for (k, v) in [("entity_type", &filter.entity_type), ("entity_id", &filter.entity_id), ("actor", &filter.actor), ("action", &filter.action)] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                parts.push(format!("{k}={}", urlencoding::encode(v)));
+    let next = entries
+        .last()
+        .filter(|e| e.seq > 1 && entries.len() == 100)
+        .map(|e| {
+            let mut parts = vec![format!("before_seq={}", e.seq - 1)];
+            for (k, v) in [
+                ("entity_type", &filter.entity_type),
+                ("entity_id", &filter.entity_id),
+                ("actor", &filter.actor),
+                ("action", &filter.action),
+            ] {
+                if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                    parts.push(format!("{k}={}", urlencoding::encode(v)));
+                }
             }
-        }
-        parts.join("&")
-    });
-    render(&AuditPage { ctx: Ctx::new(&p, "audit"), entries, filter, next })
+            parts.join("&")
+        });
+    render(&AuditPage {
+        ctx: Ctx::new(&p, "audit"),
+        entries,
+        filter,
+        next,
+    })
 }
 
 #[derive(Template)]
@@ -185,5 +263,8 @@ struct VerifyPage {
 pub async fn verify(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
     p.require_audit_reader()?;
     let v = state.db(audit::verify).await?;
-    render(&VerifyPage { ctx: Ctx::new(&p, "audit"), v })
+    render(&VerifyPage {
+        ctx: Ctx::new(&p, "audit"),
+        v,
+    })
 }

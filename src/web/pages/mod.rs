@@ -38,12 +38,18 @@ impl Ctx {
 }
 
 pub fn render<T: Template>(t: &T) -> PageResult {
-    let body = t.render().map_err(|e| crate::error::Error::Internal(anyhow::anyhow!("页面渲染失败：{e}")))?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    let body = t
+        .render()
+        .map_err(|e| crate::error::Error::Internal(anyhow::anyhow!("页面渲染失败：{e}")))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
 }
 
 pub fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("Location", to)).finish()
+    HttpResponse::SeeOther()
+        .insert_header(("Location", to))
+        .finish()
 }
 
 const CSS: &str = include_str!("../../../static/app.css");
@@ -62,7 +68,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(session::login))
         .route("/logout", web::post().to(session::logout))
         .route("/account", web::get().to(session::account))
-        .route("/account/password", web::post().to(session::change_password))
+        .route(
+            "/account/password",
+            web::post().to(session::change_password),
+        )
         .route("/officers", web::get().to(roster::officers))
         .route("/officers", web::post().to(roster::create_officer))
         .route("/officers/new", web::get().to(roster::new_officer))
@@ -79,14 +88,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/units/{id}", web::get().to(roster::edit_unit))
         .route("/units/{id}", web::post().to(roster::update_unit))
         .route("/units/{id}/move", web::post().to(roster::move_unit))
-        .route("/units/{id}/active", web::post().to(roster::set_unit_active))
+        .route(
+            "/units/{id}/active",
+            web::post().to(roster::set_unit_active),
+        )
         .route("/imports", web::get().to(imports::upload_form))
         .route("/imports", web::post().to(imports::upload))
         .route("/imports/{id}", web::get().to(imports::preview))
         .route("/imports/{id}/apply", web::post().to(imports::apply))
         .route("/users", web::get().to(admin::users))
         .route("/users", web::post().to(admin::create_user))
-        .route("/users/{id}/password", web::post().to(admin::reset_password))
+        .route(
+            "/users/{id}/password",
+            web::post().to(admin::reset_password),
+        )
         .route("/users/{id}/active", web::post().to(admin::set_active))
         .route("/audit", web::get().to(admin::audit))
         .route("/audit/verify", web::get().to(admin::verify));
@@ -98,28 +113,41 @@ pub struct MultipartForm {
     pub file: Option<(String, Vec<u8>)>,
 }
 
-pub async fn read_multipart(mut mp: actix_multipart::Multipart, max_bytes: usize) -> Result<MultipartForm, PageError> {
+pub async fn read_multipart(
+    mut mp: actix_multipart::Multipart,
+    max_bytes: usize,
+) -> Result<MultipartForm, PageError> {
     use crate::error::Error;
     use futures_util::StreamExt;
-    let mut form = MultipartForm { fields: Default::default(), file: None };
+    let mut form = MultipartForm {
+        fields: Default::default(),
+        file: None,
+    };
     let mut total = 0usize;
     while let Some(field) = mp.next().await {
         let mut field = field.map_err(|e| Error::BadRequest(format!("上传的表单无法读取：{e}")))?;
         let name = field.name().unwrap_or("").to_string();
-        let filename = field.content_disposition().and_then(|cd| cd.get_filename().map(str::to_string));
+        let filename = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename().map(str::to_string));
         let mut buf = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| Error::BadRequest(format!("上传中断：{e}")))?;
             total += chunk.len();
             if total > max_bytes {
-                return Err(Error::TooLarge(format!("上传的文件不能超过 {} MB", max_bytes / 1024 / 1024)).into());
+                return Err(Error::TooLarge(format!(
+                    "上传的文件不能超过 {} MB",
+                    max_bytes / 1024 / 1024
+                ))
+                .into());
             }
             buf.extend_from_slice(&chunk);
         }
         match filename {
             Some(f) if !f.is_empty() => form.file = Some((f, buf)),
             _ => {
-                form.fields.insert(name, String::from_utf8_lossy(&buf).into_owned());
+                form.fields
+                    .insert(name, String::from_utf8_lossy(&buf).into_owned());
             }
         }
     }

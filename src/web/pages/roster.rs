@@ -18,7 +18,11 @@ fn unit_options(units: &[Unit]) -> Vec<UnitOption> {
     let min = units.iter().map(|u| u.depth()).min().unwrap_or(0);
     units
         .iter()
-        .map(|u| UnitOption { id: u.id, label: format!("{}{}", "　".repeat(u.depth() - min), u.name), active: u.active })
+        .map(|u| UnitOption {
+            id: u.id,
+            label: format!("{}{}", "　".repeat(u.depth() - min), u.name),
+            active: u.active,
+        })
         .collect()
 }
 
@@ -44,7 +48,10 @@ fn query_string(s: &Search, page: i64) -> String {
         }
     };
     add("q", &s.q);
-    add("unit_id", &s.unit_id.map(|u| u.to_string()).unwrap_or_default());
+    add(
+        "unit_id",
+        &s.unit_id.map(|u| u.to_string()).unwrap_or_default(),
+    );
     add("only_unit", if s.only_unit { "true" } else { "" });
     add("category", &s.category);
     add("status", &s.status);
@@ -57,12 +64,21 @@ fn query_string(s: &Search, page: i64) -> String {
     parts.join("&")
 }
 
-pub async fn officers(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<Search>) -> PageResult {
+pub async fn officers(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    q: web::Query<Search>,
+) -> PageResult {
     let search = q.into_inner();
     let scope = p.scope();
     let s2 = search.clone();
     let (page, units) = state
-        .db(move |c| Ok((roster::search(c, &scope, &s2)?, roster::units_in_scope(c, &scope)?)))
+        .db(move |c| {
+            Ok((
+                roster::search(c, &scope, &s2)?,
+                roster::units_in_scope(c, &scope)?,
+            ))
+        })
         .await?;
     let prev = (page.page > 1).then(|| query_string(&search, page.page - 1));
     let next = (page.page < page.pages).then(|| query_string(&search, page.page + 1));
@@ -101,16 +117,38 @@ impl OfficerPage {
 
 /// UTC in the database, local time on the page.
 pub fn local_time(t: &chrono::NaiveDateTime) -> String {
-    let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(*t, chrono::Utc).with_timezone(&chrono::Local);
-    format!("{} {}", rules::chinese_date(local.date_naive()), local.format("%H:%M"))
+    let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(*t, chrono::Utc)
+        .with_timezone(&chrono::Local);
+    format!(
+        "{} {}",
+        rules::chinese_date(local.date_naive()),
+        local.format("%H:%M")
+    )
 }
 
-pub async fn officer(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>) -> PageResult {
+pub async fn officer(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+) -> PageResult {
     let scope = p.scope();
     let id = *id;
-    let ((o, unit), (postings, changes)) =
-        state.db(move |c| Ok((roster::officer(c, &scope, id)?, roster::history(c, &scope, id)?))).await?;
-    render(&OfficerPage { ctx: Ctx::new(&p, "officers"), birth: rules::chinese_date(o.birth_date), o, unit, postings, changes })
+    let ((o, unit), (postings, changes)) = state
+        .db(move |c| {
+            Ok((
+                roster::officer(c, &scope, id)?,
+                roster::history(c, &scope, id)?,
+            ))
+        })
+        .await?;
+    render(&OfficerPage {
+        ctx: Ctx::new(&p, "officers"),
+        birth: rules::chinese_date(o.birth_date),
+        o,
+        unit,
+        postings,
+        changes,
+    })
 }
 
 #[derive(Template)]
@@ -134,16 +172,29 @@ impl OfficerForm {
     }
 }
 
-async fn officer_form(state: &AppState, p: &crate::auth::Principal, id: Option<i64>, input: OfficerInput, errors: FieldErrors) -> PageResult {
+async fn officer_form(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    id: Option<i64>,
+    input: OfficerInput,
+    errors: FieldErrors,
+) -> PageResult {
     let scope = p.scope();
     let units = state.db(move |c| roster::units_in_scope(c, &scope)).await?;
-    let status = if errors.is_empty() { actix_web::http::StatusCode::OK } else { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     let mut r = render(&OfficerForm {
         ctx: Ctx::new(p, "officers"),
         id,
         input,
         errors,
-        units: unit_options(&units).into_iter().filter(|u| u.active).collect(),
+        units: unit_options(&units)
+            .into_iter()
+            .filter(|u| u.active)
+            .collect(),
         statuses: rules::STATUSES.labels(),
         employment_types: rules::EMPLOYMENT_TYPES.labels(),
     })?;
@@ -153,16 +204,30 @@ async fn officer_form(state: &AppState, p: &crate::auth::Principal, id: Option<i
 
 pub async fn new_officer(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
     p.require_roster_writer()?;
-    let input = OfficerInput { status: "在岗".into(), ..Default::default() };
+    let input = OfficerInput {
+        status: "在岗".into(),
+        ..Default::default()
+    };
     officer_form(&state, &p, None, input, FieldErrors::new()).await
 }
 
-pub async fn edit_officer(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>) -> PageResult {
+pub async fn edit_officer(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+) -> PageResult {
     p.require_roster_writer()?;
     let scope = p.scope();
     let id = *id;
     let (o, _) = state.db(move |c| roster::officer(c, &scope, id)).await?;
-    officer_form(&state, &p, Some(id), OfficerInput::from_officer(&o), FieldErrors::new()).await
+    officer_form(
+        &state,
+        &p,
+        Some(id),
+        OfficerInput::from_officer(&o),
+        FieldErrors::new(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -172,7 +237,12 @@ pub struct OfficerFormData {
     input: OfficerInput,
 }
 
-async fn save_officer(state: web::Data<AppState>, p: crate::auth::Principal, id: Option<i64>, form: OfficerFormData) -> PageResult {
+async fn save_officer(
+    state: web::Data<AppState>,
+    p: crate::auth::Principal,
+    id: Option<i64>,
+    form: OfficerFormData,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     p.require_roster_writer()?;
     let scope = p.scope();
@@ -223,7 +293,11 @@ fn parse_officer_form(raw: RawOfficerForm) -> OfficerFormData {
     }
 }
 
-pub async fn create_officer(state: web::Data<AppState>, PageUser(p): PageUser, form: web::Form<RawOfficerForm>) -> PageResult {
+pub async fn create_officer(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    form: web::Form<RawOfficerForm>,
+) -> PageResult {
     save_officer(state, p, None, parse_officer_form(form.into_inner())).await
 }
 
@@ -236,11 +310,18 @@ pub async fn update_officer(
     save_officer(state, p, Some(*id), parse_officer_form(form.into_inner())).await
 }
 
-pub async fn photo(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>) -> PageResult {
+pub async fn photo(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+) -> PageResult {
     let scope = p.scope();
     let id = *id;
     let (ct, data) = state.db(move |c| roster::photo(c, &scope, id)).await?;
-    Ok(HttpResponse::Ok().content_type(ct).insert_header(("Cache-Control", "private, no-cache")).body(data))
+    Ok(HttpResponse::Ok()
+        .content_type(ct)
+        .insert_header(("Cache-Control", "private, no-cache"))
+        .body(data))
 }
 
 pub async fn upload_photo(
@@ -252,23 +333,39 @@ pub async fn upload_photo(
     let form = read_multipart(mp, state.config.max_photo_bytes + 64 * 1024).await?;
     p.check_csrf(form.fields.get("csrf").map(String::as_str).unwrap_or(""))?;
     p.require_roster_writer()?;
-    let (_, bytes) = form.file.ok_or_else(|| Error::invalid("photo", "请选择照片文件"))?;
+    let (_, bytes) = form
+        .file
+        .ok_or_else(|| Error::invalid("photo", "请选择照片文件"))?;
     let scope = p.scope();
     let id = *id;
     let max = state.config.max_photo_bytes;
-    state.db(move |c| roster::set_photo(c, &p.actor(), &scope, id, &bytes, max)).await?;
+    state
+        .db(move |c| roster::set_photo(c, &p.actor(), &scope, id, &bytes, max))
+        .await?;
     Ok(redirect(&format!("/officers/{id}")))
 }
 
-pub async fn export(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<Search>) -> PageResult {
+pub async fn export(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    q: web::Query<Search>,
+) -> PageResult {
     let scope = p.scope();
-    let bytes = state.db(move |c| roster::export::officers_xlsx(c, &scope, &q)).await?;
-    let name = format!("行政执法人员名录_{}.xlsx", chrono::Local::now().format("%Y%m%d"));
+    let bytes = state
+        .db(move |c| roster::export::officers_xlsx(c, &scope, &q))
+        .await?;
+    let name = format!(
+        "行政执法人员名录_{}.xlsx",
+        chrono::Local::now().format("%Y%m%d")
+    );
     Ok(crate::web::api::xlsx_response(&name, bytes))
 }
 
 pub async fn template(PageUser(_p): PageUser) -> PageResult {
-    Ok(crate::web::api::xlsx_response("行政执法人员导入模板.xlsx", roster::export::template_xlsx()?))
+    Ok(crate::web::api::xlsx_response(
+        "行政执法人员导入模板.xlsx",
+        roster::export::template_xlsx()?,
+    ))
 }
 
 // ------------------------------------------------------------------ units
@@ -288,7 +385,10 @@ pub async fn units(state: web::Data<AppState>, PageUser(p): PageUser) -> PageRes
         let d = u.depth() - min;
         (u, d)
     });
-    render(&UnitsPage { ctx: Ctx::new(&p, "units"), units: units.collect() })
+    render(&UnitsPage {
+        ctx: Ctx::new(&p, "units"),
+        units: units.collect(),
+    })
 }
 
 #[derive(Template)]
@@ -311,16 +411,30 @@ impl UnitForm {
     }
 }
 
-async fn unit_form(state: &AppState, p: &crate::auth::Principal, id: Option<i64>, active: bool, input: UnitInput, errors: FieldErrors) -> PageResult {
+async fn unit_form(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    id: Option<i64>,
+    active: bool,
+    input: UnitInput,
+    errors: FieldErrors,
+) -> PageResult {
     let units = state.db(|c| Ok(roster::db::all_units(c)?)).await?;
-    let status = if errors.is_empty() { actix_web::http::StatusCode::OK } else { actix_web::http::StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
     let mut r = render(&UnitForm {
         ctx: Ctx::new(p, "units"),
         id,
         active,
         input,
         errors,
-        units: unit_options(&units).into_iter().filter(|u| u.active && Some(u.id) != id).collect(),
+        units: unit_options(&units)
+            .into_iter()
+            .filter(|u| u.active && Some(u.id) != id)
+            .collect(),
     })?;
     *r.status_mut() = status;
     Ok(r)
@@ -328,14 +442,31 @@ async fn unit_form(state: &AppState, p: &crate::auth::Principal, id: Option<i64>
 
 pub async fn new_unit(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
     p.require_admin()?;
-    unit_form(&state, &p, None, true, UnitInput::default(), FieldErrors::new()).await
+    unit_form(
+        &state,
+        &p,
+        None,
+        true,
+        UnitInput::default(),
+        FieldErrors::new(),
+    )
+    .await
 }
 
-pub async fn edit_unit(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>) -> PageResult {
+pub async fn edit_unit(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+) -> PageResult {
     p.require_admin()?;
     let id = *id;
     let u = state.db(move |c| roster::unit(c, id)).await?;
-    let input = UnitInput { code: u.code, name: u.name, region_code: u.region_code, parent_id: u.parent_id };
+    let input = UnitInput {
+        code: u.code,
+        name: u.name,
+        region_code: u.region_code,
+        parent_id: u.parent_id,
+    };
     unit_form(&state, &p, Some(id), u.active, input, FieldErrors::new()).await
 }
 
@@ -360,7 +491,11 @@ impl UnitFormData {
     }
 }
 
-pub async fn create_unit(state: web::Data<AppState>, PageUser(p): PageUser, form: web::Form<UnitFormData>) -> PageResult {
+pub async fn create_unit(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    form: web::Form<UnitFormData>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     p.require_admin()?;
     let input = form.input();
@@ -368,21 +503,33 @@ pub async fn create_unit(state: web::Data<AppState>, PageUser(p): PageUser, form
     let i2 = input.clone();
     match state.db(move |c| roster::create_unit(c, &actor, &i2)).await {
         Ok(_) => Ok(redirect("/units")),
-        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => unit_form(&state, &p, None, true, input, fields).await,
+        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => {
+            unit_form(&state, &p, None, true, input, fields).await
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn update_unit(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<UnitFormData>) -> PageResult {
+pub async fn update_unit(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+    form: web::Form<UnitFormData>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     p.require_admin()?;
     let id = *id;
     let input = form.input();
     let actor = p.actor();
     let i2 = input.clone();
-    match state.db(move |c| roster::update_unit(c, &actor, id, &i2)).await {
+    match state
+        .db(move |c| roster::update_unit(c, &actor, id, &i2))
+        .await
+    {
         Ok(_) => Ok(redirect("/units")),
-        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => unit_form(&state, &p, Some(id), true, input, fields).await,
+        Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => {
+            unit_form(&state, &p, Some(id), true, input, fields).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -394,12 +541,19 @@ pub struct MoveForm {
     parent_id: String,
 }
 
-pub async fn move_unit(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<MoveForm>) -> PageResult {
+pub async fn move_unit(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+    form: web::Form<MoveForm>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     p.require_admin()?;
     let id = *id;
     let parent = form.parent_id.trim().parse().ok();
-    state.db(move |c| roster::move_unit(c, &p.actor(), id, parent)).await?;
+    state
+        .db(move |c| roster::move_unit(c, &p.actor(), id, parent))
+        .await?;
     Ok(redirect("/units"))
 }
 
@@ -409,11 +563,18 @@ pub struct ActiveForm {
     active: bool,
 }
 
-pub async fn set_unit_active(state: web::Data<AppState>, PageUser(p): PageUser, id: web::Path<i64>, form: web::Form<ActiveForm>) -> PageResult {
+pub async fn set_unit_active(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+    form: web::Form<ActiveForm>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     p.require_admin()?;
     let id = *id;
     let active = form.active;
-    state.db(move |c| roster::set_unit_active(c, &p.actor(), id, active)).await?;
+    state
+        .db(move |c| roster::set_unit_active(c, &p.actor(), id, active))
+        .await?;
     Ok(redirect("/units"))
 }

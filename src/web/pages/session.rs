@@ -17,18 +17,34 @@ struct LoginPage {
     error: Option<String>,
 }
 
-fn login_page(req: &HttpRequest, username: String, error: Option<String>, status: actix_web::http::StatusCode) -> PageResult {
+fn login_page(
+    req: &HttpRequest,
+    username: String,
+    error: Option<String>,
+    status: actix_web::http::StatusCode,
+) -> PageResult {
     // the login form's CSRF token: a double-submitted random cookie (there is no session yet)
     let csrf = req
         .cookie(LOGIN_CSRF_COOKIE)
         .map(|c| c.value().to_string())
         .filter(|v| v.len() == 64)
         .unwrap_or_else(auth::rules::new_token);
-    let body = LoginPage { csrf: csrf.clone(), username, error }
-        .render()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
-    let cookie = Cookie::build(LOGIN_CSRF_COOKIE, csrf).path("/login").http_only(true).same_site(SameSite::Strict).finish();
-    Ok(HttpResponse::build(status).cookie(cookie).content_type("text/html; charset=utf-8").body(body))
+    let body = LoginPage {
+        csrf: csrf.clone(),
+        username,
+        error,
+    }
+    .render()
+    .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    let cookie = Cookie::build(LOGIN_CSRF_COOKIE, csrf)
+        .path("/login")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .finish();
+    Ok(HttpResponse::build(status)
+        .cookie(cookie)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
 }
 
 pub async fn login_form(req: HttpRequest) -> PageResult {
@@ -42,18 +58,45 @@ pub struct LoginForm {
     csrf: String,
 }
 
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form<LoginForm>) -> PageResult {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> PageResult {
     let form = form.into_inner();
-    let cookie_csrf = req.cookie(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let cookie_csrf = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     if cookie_csrf.is_empty() || cookie_csrf != form.csrf {
-        return login_page(&req, form.username, Some(Error::Csrf.to_string()), actix_web::http::StatusCode::FORBIDDEN);
+        return login_page(
+            &req,
+            form.username,
+            Some(Error::Csrf.to_string()),
+            actix_web::http::StatusCode::FORBIDDEN,
+        );
     }
     let ip = client_ip(&req);
-    let ua = req.headers().get("User-Agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let ua = req
+        .headers()
+        .get("User-Agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let policy = state.policy;
     let username = form.username.clone();
     let result = state
-        .db(move |c| auth::login(c, &policy, &form.username, &form.password, &ip, &ua, SessionKind::Browser))
+        .db(move |c| {
+            auth::login(
+                c,
+                &policy,
+                &form.username,
+                &form.password,
+                &ip,
+                &ua,
+                SessionKind::Browser,
+            )
+        })
         .await;
     match result {
         Ok(out) => {
@@ -63,11 +106,17 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, form: web::Form
                 .secure(state.config.secure_cookies)
                 .same_site(SameSite::Lax)
                 .finish();
-            Ok(HttpResponse::SeeOther().cookie(cookie).insert_header(("Location", "/officers")).finish())
+            Ok(HttpResponse::SeeOther()
+                .cookie(cookie)
+                .insert_header(("Location", "/officers"))
+                .finish())
         }
-        Err(e @ (Error::Invalid { .. } | Error::Locked(_) | Error::Forbidden(_))) => {
-            login_page(&req, username, Some(e.to_string()), actix_web::http::StatusCode::UNAUTHORIZED)
-        }
+        Err(e @ (Error::Invalid { .. } | Error::Locked(_) | Error::Forbidden(_))) => login_page(
+            &req,
+            username,
+            Some(e.to_string()),
+            actix_web::http::StatusCode::UNAUTHORIZED,
+        ),
         Err(e) => Err(e.into()),
     }
 }
@@ -77,12 +126,19 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-pub async fn logout(state: web::Data<AppState>, PageUser(p): PageUser, form: web::Form<CsrfOnly>) -> PageResult {
+pub async fn logout(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    form: web::Form<CsrfOnly>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     state.db(move |c| auth::logout(c, p.session_id)).await?;
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
-    Ok(HttpResponse::SeeOther().cookie(gone).insert_header(("Location", "/login")).finish())
+    Ok(HttpResponse::SeeOther()
+        .cookie(gone)
+        .insert_header(("Location", "/login"))
+        .finish())
 }
 
 #[derive(Template)]
@@ -101,7 +157,12 @@ pub struct AccountQuery {
 }
 
 pub async fn account(PageUser(p): PageUser, q: web::Query<AccountQuery>) -> PageResult {
-    render(&AccountPage { ctx: Ctx::new(&p, "account"), username: p.username.clone(), error: None, done: q.done })
+    render(&AccountPage {
+        ctx: Ctx::new(&p, "account"),
+        username: p.username.clone(),
+        error: None,
+        done: q.done,
+    })
 }
 
 #[derive(Deserialize)]
@@ -112,7 +173,11 @@ pub struct PasswordForm {
     confirm_password: String,
 }
 
-pub async fn change_password(state: web::Data<AppState>, PageUser(p): PageUser, form: web::Form<PasswordForm>) -> PageResult {
+pub async fn change_password(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    form: web::Form<PasswordForm>,
+) -> PageResult {
     p.check_csrf(&form.csrf)?;
     let form = form.into_inner();
     if form.new_password != form.confirm_password {
@@ -124,7 +189,10 @@ pub async fn change_password(state: web::Data<AppState>, PageUser(p): PageUser, 
         });
     }
     let p2 = p.clone();
-    match state.db(move |c| auth::change_password(c, &p2, &form.current_password, &form.new_password)).await {
+    match state
+        .db(move |c| auth::change_password(c, &p2, &form.current_password, &form.new_password))
+        .await
+    {
         Ok(()) => Ok(redirect("/account?done=true")),
         Err(e @ Error::Invalid { .. }) => render(&AccountPage {
             ctx: Ctx::new(&p, "account"),

@@ -1,0 +1,12 @@
+//! The integration suite: the whole app over HTTP, each test on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod audit;
+mod browser;
+mod cli;
+mod imports;
+mod officers;
+mod system;
+mod units;

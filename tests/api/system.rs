@@ -1,0 +1,98 @@
+use crate::both;
+use crate::helpers::*;
+
+both!(health_answers_with_the_backend, |app: TestApp| async move {
+    let r = Resp::of(app.client.get(app.url("/healthz")).send().await.unwrap())
+        .await
+        .expect(200);
+    assert_eq!(r["status"], "ok");
+    assert_eq!(r["database"], app.backend.name());
+});
+
+both!(every_documented_path_is_served, |app: TestApp| async move {
+    let doc = Resp::of(
+        app.client
+            .get(app.url("/api/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .expect(200);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let token = app.admin().await;
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 15);
+    for (path, ops) in paths {
+        let concrete = path.replace("{id}", "999999");
+        for method in ops.as_object().unwrap().keys() {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = Resp::of(
+                app.client
+                    .request(m, app.url(&concrete))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            // documented routes exist: whatever they answer, it is not the unknown-route 404
+            assert_ne!(
+                r.body["error"]["message"], "没有这个接口",
+                "{method} {path}"
+            );
+            assert!(
+                r.status.as_u16() < 500,
+                "{method} {path} → {}: {}",
+                r.status,
+                r.body
+            );
+        }
+    }
+});
+
+both!(
+    bad_input_is_never_a_server_error,
+    |app: TestApp| async move {
+        let token = app.admin().await;
+        let r = Resp::of(
+            app.client
+                .post(app.url("/api/v1/officers"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body("{not json")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.error_code(), "bad_request");
+        let r = app.get("/api/v1/officers?page=abc", &token).await;
+        assert_eq!(r.status, 400);
+        let r = app.get("/api/v1/officers/not-a-number", &token).await;
+        assert_eq!(r.status, 404);
+        let r = app.get("/api/v1/no/such/route", &token).await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.error_code(), "not_found");
+        let r = app
+            .patch(
+                "/api/v1/officers/1",
+                &token,
+                serde_json::json!({"bogus": 1}),
+            )
+            .await;
+        assert_eq!(r.status, 404);
+        // hostile strings are stored and shown as text, never as markup
+        let unit = app
+            .unit(&token, "X1", "<script>alert(1)</script>局", "220702", None)
+            .await;
+        app.browser_login("admin", ADMIN_PASSWORD).await;
+        let (_, html) = app.page("/units").await;
+        assert!(
+            html.contains("&#60;script&#62;alert(1)&#60;/script&#62;局"),
+            "unit {unit} escaped"
+        );
+        assert!(!html.contains("<script>alert(1)"));
+    }
+);
