@@ -6,35 +6,60 @@ use sha2::{Digest, Sha256};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-fn digest(
+/// The fields an entry's hash covers, borrowed from a new or a stored entry.
+struct Canonical<'a> {
     seq: i64,
-    at: &chrono::NaiveDateTime,
+    at: &'a chrono::NaiveDateTime,
     actor_id: Option<i64>,
-    actor: &str,
-    ip: &str,
-    action: &str,
-    entity: (&str, &str),
-    summary: &str,
-    before: Option<&str>,
-    after: Option<&str>,
-    prev_hash: &str,
-) -> String {
-    // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
-    let canonical = serde_json::json!([
-        seq,
-        at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
-        actor_id,
-        actor,
-        ip,
-        action,
-        entity.0,
-        entity.1,
-        summary,
-        before,
-        after,
-        prev_hash
-    ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    actor: &'a str,
+    ip: &'a str,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: &'a str,
+    summary: &'a str,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+    prev_hash: &'a str,
+}
+
+macro_rules! canonical {
+    ($e:expr) => {
+        Canonical {
+            seq: $e.seq,
+            at: &$e.at,
+            actor_id: $e.actor_id,
+            actor: &$e.actor,
+            ip: &$e.ip,
+            action: &$e.action,
+            entity_type: &$e.entity_type,
+            entity_id: &$e.entity_id,
+            summary: &$e.summary,
+            before: $e.before_json.as_deref(),
+            after: $e.after_json.as_deref(),
+            prev_hash: &$e.prev_hash,
+        }
+    };
+}
+
+impl Canonical<'_> {
+    fn digest(&self) -> String {
+        // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
+        let canonical = serde_json::json!([
+            self.seq,
+            self.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+            self.actor_id,
+            self.actor,
+            self.ip,
+            self.action,
+            self.entity_type,
+            self.entity_id,
+            self.summary,
+            self.before,
+            self.after,
+            self.prev_hash
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
 }
 
 pub fn chain(
@@ -44,22 +69,7 @@ pub fn chain(
     change: Change,
     prev_hash: String,
 ) -> NewEntry {
-    let before = change.before.map(|v| v.to_string());
-    let after = change.after.map(|v| v.to_string());
-    let hash = digest(
-        seq,
-        &at,
-        actor.user_id,
-        &actor.name,
-        &actor.ip,
-        change.action,
-        (change.entity_type, &change.entity_id),
-        &change.summary,
-        before.as_deref(),
-        after.as_deref(),
-        &prev_hash,
-    );
-    NewEntry {
+    let mut e = NewEntry {
         seq,
         at,
         actor_id: actor.user_id,
@@ -69,29 +79,18 @@ pub fn chain(
         entity_type: change.entity_type.to_string(),
         entity_id: change.entity_id,
         summary: change.summary,
-        before_json: before,
-        after_json: after,
+        before_json: change.before.map(|v| v.to_string()),
+        after_json: change.after.map(|v| v.to_string()),
         prev_hash,
-        hash,
-    }
+        hash: String::new(),
+    };
+    e.hash = canonical!(e).digest();
+    e
 }
 
 pub fn hash_of(e: &Entry) -> String {
-    digest(
-        e.seq,
-        &e.at,
-        e.actor_id,
-        &e.actor,
-        &e.ip,
-        &e.action,
-        (&e.entity_type, &e.entity_id),
-        &e.summary,
-        e.before_json.as_deref(),
-        e.after_json.as_deref(),
-        &e.prev_hash,
-    )
+    canonical!(e).digest()
 }
-
 /// The Chinese label of an action code, for the audit page.
 pub fn action_label(action: &str) -> &str {
     match action {

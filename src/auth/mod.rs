@@ -328,6 +328,18 @@ pub fn logout(conn: &mut DbConn, session_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// A session joined with its user and the path of the user's unit.
+#[derive(Queryable)]
+struct SessionRow {
+    id: i64,
+    kind: String,
+    csrf_token: String,
+    last_seen_at: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    user: User,
+    unit_path: Option<String>,
+}
+
 /// Finds the live session of a token; slides its idle expiry (at most once a minute).
 pub fn authenticate(
     conn: &mut DbConn,
@@ -336,15 +348,7 @@ pub fn authenticate(
     ip: &str,
 ) -> Result<Option<Principal>> {
     let now = crate::db::now();
-    let row: Option<(
-        i64,
-        String,
-        String,
-        NaiveDateTime,
-        NaiveDateTime,
-        User,
-        Option<String>,
-    )> = sessions::table
+    let row: Option<SessionRow> = sessions::table
         .inner_join(users::table.left_join(units::table))
         .filter(sessions::token_hash.eq(rules::token_hash(token)))
         .select((
@@ -358,7 +362,16 @@ pub fn authenticate(
         ))
         .first(conn)
         .optional()?;
-    let Some((session_id, kind, csrf_token, last_seen, expires_at, user, unit_path)) = row else {
+    let Some(SessionRow {
+        id: session_id,
+        kind,
+        csrf_token,
+        last_seen_at: last_seen,
+        expires_at,
+        user,
+        unit_path,
+    }) = row
+    else {
         return Ok(None);
     };
     if expires_at <= now || !user.active {

@@ -3,6 +3,8 @@
 //! The backend is chosen from the URL scheme, never by trial: a mistyped PostgreSQL URL is an
 //! error, not a silently created SQLite file.
 
+/// Printed by `diesel print-schema` from the PostgreSQL migrations (`.ci/schema-check` keeps it
+/// so). One schema serves both backends: SQLite INTEGER columns read as BigInt.
 pub mod schema;
 
 use diesel::connection::SimpleConnection;
@@ -92,9 +94,10 @@ pub fn connect(url: &DbUrl) -> ConnectionResult<DbConn> {
         Backend::Postgres => diesel::PgConnection::establish(&url.target).map(DbConn::Postgres),
         Backend::Sqlite => {
             let mut conn = diesel::SqliteConnection::establish(&url.target)?;
+            // FULL: a commit is on disk before the answer goes out, even on power loss.
             conn.batch_execute(
                 "PRAGMA journal_mode = WAL;
-                 PRAGMA synchronous = NORMAL;
+                 PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA busy_timeout = 10000;
                  PRAGMA cache_size = -32000;
@@ -128,13 +131,12 @@ impl ManageConnection for ConnManager {
 /// Creates the SQLite directory if needed, builds the pool and applies pending migrations.
 pub fn open(database_url: &str, pool_size: u32) -> anyhow::Result<(Pool, Backend)> {
     let url = DbUrl::parse(database_url)?;
-    if url.backend == Backend::Sqlite {
-        if let Some(dir) = std::path::Path::new(&url.target).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| anyhow::anyhow!("无法创建数据目录 {}：{e}", dir.display()))?;
-            }
-        }
+    if url.backend == Backend::Sqlite
+        && let Some(dir) = std::path::Path::new(&url.target).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("无法创建数据目录 {}：{e}", dir.display()))?;
     }
     let backend = url.backend;
     let mut first =

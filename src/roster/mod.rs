@@ -166,13 +166,13 @@ pub fn move_unit(
     audit::transaction(conn, actor, |conn, rec| {
         let before = unit(conn, id)?;
         let parent = parent_for(conn, new_parent)?;
-        if let Some(p) = &parent {
-            if p.path.starts_with(&before.path) {
-                return Err(Error::invalid(
-                    "parent_id",
-                    "不能把单位移到它自己或它的下级单位之下",
-                ));
-            }
+        if let Some(p) = &parent
+            && p.path.starts_with(&before.path)
+        {
+            return Err(Error::invalid(
+                "parent_id",
+                "不能把单位移到它自己或它的下级单位之下",
+            ));
         }
         let new_path = format!(
             "{}{id}/",
@@ -385,13 +385,13 @@ fn apply_update(
     if old == *f {
         return Ok(false);
     }
-    if f.id_number != old.id_number {
-        if let Some(other) = db::officer_by_id_number(conn, &f.id_number)? {
-            return Err(Error::conflict(
-                "id_number",
-                format!("身份证号 {} 已属于“{}”", f.id_number, other.name),
-            ));
-        }
+    if f.id_number != old.id_number
+        && let Some(other) = db::officer_by_id_number(conn, &f.id_number)?
+    {
+        return Err(Error::conflict(
+            "id_number",
+            format!("身份证号 {} 已属于“{}”", f.id_number, other.name),
+        ));
     }
     let now = crate::db::now();
     if f.unit_id != old.unit_id {
@@ -491,12 +491,11 @@ pub fn photo(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(String, Vec<u
     db::photo(conn, id)?.ok_or_else(|| Error::not_found("照片"))
 }
 
+/// Postings with their unit names, and the audit entries about the officer.
+pub type History = (Vec<(Posting, String)>, Vec<audit::db::Entry>);
+
 /// One officer's postings (newest first) and the audit entries about them (newest first).
-pub fn history(
-    conn: &mut DbConn,
-    scope: &Scope,
-    id: i64,
-) -> Result<(Vec<(Posting, String)>, Vec<audit::db::Entry>)> {
+pub fn history(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<History> {
     officer(conn, scope, id)?;
     let postings = db::postings(conn, id)?;
     let filter = audit::db::Filter {

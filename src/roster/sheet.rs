@@ -391,14 +391,14 @@ fn find_header(rows: &[Row]) -> Result<Header, SheetError> {
         for (i, c) in row.cells.iter().enumerate() {
             match Field::from_header(&c.text) {
                 Some(f) => {
-                    if let Some((j, _)) = columns.iter().find(|(_, g)| *g == f) {
-                        if columns.iter().any(|(_, g)| *g == Field::Name) || f == Field::Name {
-                            return Err(SheetError::DuplicateColumn(
-                                f.label(),
-                                column_letter(*j),
-                                column_letter(i),
-                            ));
-                        }
+                    if let Some((j, _)) = columns.iter().find(|(_, g)| *g == f)
+                        && (columns.iter().any(|(_, g)| *g == Field::Name) || f == Field::Name)
+                    {
+                        return Err(SheetError::DuplicateColumn(
+                            f.label(),
+                            column_letter(*j),
+                            column_letter(i),
+                        ));
                     }
                     columns.push((i, f));
                 }

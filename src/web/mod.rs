@@ -54,13 +54,11 @@ fn credentials(req: &HttpRequest) -> Option<(String, SessionKind)> {
         .headers()
         .get("Authorization")
         .and_then(|v| v.to_str().ok())
-    {
-        if let Some(t) = h
+        && let Some(t) = h
             .strip_prefix("Bearer ")
             .or_else(|| h.strip_prefix("bearer "))
-        {
-            return Some((t.trim().to_string(), SessionKind::Api));
-        }
+    {
+        return Some((t.trim().to_string(), SessionKind::Api));
     }
     req.cookie(SESSION_COOKIE)
         .map(|c| (c.value().to_string(), SessionKind::Browser))

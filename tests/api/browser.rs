@@ -167,10 +167,10 @@ both!(
             WebDriverResult::Ok(())
         };
         let result = run.await;
-        if result.is_err() {
-            if let Ok(png) = b.screenshot_as_png().await {
-                let _ = std::fs::write(std::env::temp_dir().join("zhifa-browser-failure.png"), png);
-            }
+        if result.is_err()
+            && let Ok(png) = b.screenshot_as_png().await
+        {
+            let _ = std::fs::write(std::env::temp_dir().join("zhifa-browser-failure.png"), png);
         }
         b.quit().await.unwrap();
         result.unwrap();

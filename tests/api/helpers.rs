@@ -45,12 +45,11 @@ pub struct TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.pg_drop.take() {
-            if let Ok(mut c) = diesel::PgConnection::establish(&admin_url) {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut c);
-            }
+        if let Some((admin_url, name)) = self.pg_drop.take()
+            && let Ok(mut c) = diesel::PgConnection::establish(&admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut c);
         }
     }
 }

@@ -83,10 +83,10 @@ pub async fn update_unit(
                 };
                 u = roster::update_unit(c, &actor, id, &input)?;
             }
-            if let Some(parent) = body.parent_id {
-                if parent != u.parent_id {
-                    u = roster::move_unit(c, &actor, id, parent)?;
-                }
+            if let Some(parent) = body.parent_id
+                && parent != u.parent_id
+            {
+                u = roster::move_unit(c, &actor, id, parent)?;
             }
             if let Some(active) = body.active {
                 u = roster::set_unit_active(c, &actor, id, active)?;

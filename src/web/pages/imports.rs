@@ -39,8 +39,8 @@ pub async fn upload(
         .filter(|(_, b)| !b.is_empty())
         .ok_or_else(|| Error::invalid("file", "请选择要导入的 Excel 或 CSV 文件"))?;
     let opts = Options {
-        skip_invalid: form.fields.get("skip_invalid").is_some(),
-        create_units: form.fields.get("create_units").is_some(),
+        skip_invalid: form.fields.contains_key("skip_invalid"),
+        create_units: form.fields.contains_key("create_units"),
     };
     let user_id = p.user_id;
     let id: i64 = state
