@@ -40,6 +40,11 @@ pub fn serve(
     listener: TcpListener,
 ) -> std::io::Result<actix_web::dev::Server> {
     let max_upload = state.config.max_upload_bytes;
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    // database work runs on the blocking pool: more threads than connections only queue
+    let blocking = (state.config.pool_size as usize).div_ceil(workers).max(2);
     let data = aweb::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -62,6 +67,8 @@ pub fn serve(
             .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
             .configure(web::routes)
     })
+    .workers(workers)
+    .worker_max_blocking_threads(blocking)
     .listen(listener)?
     .run();
     Ok(server)

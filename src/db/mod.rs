@@ -147,6 +147,9 @@ pub fn open(database_url: &str, pool_size: u32) -> anyhow::Result<(Pool, Backend
         .max_size(pool_size)
         .min_idle(Some(pool_size.min(2)))
         .connection_timeout(Duration::from_secs(10))
+        // a broken connection shows itself on use (and `has_broken`); a ping per checkout
+        // would double the round trips of every request
+        .test_on_check_out(false)
         .build(ConnManager::new(url))
         .map_err(|e| anyhow::anyhow!("无法建立数据库连接池：{e}"))?;
     Ok((pool, backend))
@@ -161,6 +164,16 @@ pub fn run_migrations(conn: &mut DbConn) -> anyhow::Result<usize> {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| anyhow::anyhow!("数据库迁移失败：{e}"))
+}
+
+/// Refreshes the planner's statistics (after a bulk load the old ones mislead it).
+pub fn analyze(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Postgres(c) => {
+            c.batch_execute("ANALYZE officers; ANALYZE units; ANALYZE officer_postings;")
+        }
+        DbConn::Sqlite(c) => c.batch_execute("PRAGMA optimize;"),
+    }
 }
 
 pub fn backend_of(conn: &DbConn) -> Backend {

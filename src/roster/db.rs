@@ -304,55 +304,55 @@ pub struct SearchFilter {
     pub employment_type: Option<String>,
 }
 
-type Boxed<'a> =
-    diesel::dsl::IntoBoxed<'a, diesel::dsl::InnerJoin<officers::table, units::table>, MultiBackend>;
-
-fn filtered(f: &SearchFilter) -> Boxed<'static> {
-    let mut q = officers::table
-        .inner_join(units::table)
-        .into_boxed::<MultiBackend>();
-    if let Some((lo, hi)) = &f.name_range {
-        q = q
-            .filter(officers::name.ge(lo.clone()))
-            .filter(officers::name.lt(hi.clone()));
-    }
-    if let Some((lo, hi)) = &f.id_prefix {
-        q = q
-            .filter(officers::id_number.ge(lo.clone()))
-            .filter(officers::id_number.lt(hi.clone()));
-    }
-    if let Some((lo, hi)) = &f.unit_path {
-        q = q
-            .filter(units::path.ge(lo.clone()))
-            .filter(units::path.lt(hi.clone()));
-    }
-    if let Some((lo, hi)) = &f.scope_path {
-        q = q
-            .filter(units::path.ge(lo.clone()))
-            .filter(units::path.lt(hi.clone()));
-    }
-    if let Some(u) = f.only_unit {
-        q = q.filter(officers::unit_id.eq(u));
-    }
-    if let Some(id) = f.officer_id {
-        q = q.filter(officers::id.eq(id));
-    }
-    if let Some(c) = &f.category {
-        q = q.filter(officers::category.eq(c.clone()));
-    }
-    if let Some(s) = &f.status {
-        q = q.filter(officers::status.eq(s.clone()));
-    }
-    if let Some(e) = &f.employment_type {
-        q = q.filter(officers::employment_type.eq(e.clone()));
-    }
-    q
+/// Narrows a boxed query over `officers` (alone or joined with `units`) by the filter. A unit
+/// subtree is a sub-select over the small units table, so counts walk one officers index.
+macro_rules! narrow {
+    ($q:expr, $f:expr, $subtree:ident) => {{
+        let f: &SearchFilter = $f;
+        let mut q = $q;
+        if let Some((lo, hi)) = &f.name_range {
+            q = q.filter(officers::name.ge(lo.clone())).filter(officers::name.lt(hi.clone()));
+        }
+        if let Some((lo, hi)) = &f.id_prefix {
+            q = q.filter(officers::id_number.ge(lo.clone())).filter(officers::id_number.lt(hi.clone()));
+        }
+        for (lo, hi) in [&f.unit_path, &f.scope_path].into_iter().flatten() {
+            q = narrow!(@$subtree q, lo, hi);
+        }
+        if let Some(u) = f.only_unit {
+            q = q.filter(officers::unit_id.eq(u));
+        }
+        if let Some(id) = f.officer_id {
+            q = q.filter(officers::id.eq(id));
+        }
+        if let Some(c) = &f.category {
+            q = q.filter(officers::category.eq(c.clone()));
+        }
+        if let Some(s) = &f.status {
+            q = q.filter(officers::status.eq(s.clone()));
+        }
+        if let Some(e) = &f.employment_type {
+            q = q.filter(officers::employment_type.eq(e.clone()));
+        }
+        q
+    }};
+    (@subselect $q:ident, $lo:ident, $hi:ident) => {{
+        let subtree =
+            units::table.select(units::id).filter(units::path.ge($lo.clone())).filter(units::path.lt($hi.clone()));
+        $q.filter(officers::unit_id.eq_any(subtree))
+    }};
+    (@joined $q:ident, $lo:ident, $hi:ident) => {
+        $q.filter(units::path.ge($lo.clone())).filter(units::path.lt($hi.clone()))
+    };
 }
 
 pub fn count(conn: &mut DbConn, f: &SearchFilter) -> QueryResult<i64> {
-    filtered(f).count().get_result(conn)
+    narrow!(officers::table.into_boxed::<MultiBackend>(), f, subselect)
+        .count()
+        .get_result(conn)
 }
 
+/// One page of officers with their unit names. `sort`: name | id_number | unit | updated.
 pub fn page(
     conn: &mut DbConn,
     f: &SearchFilter,
@@ -361,12 +361,20 @@ pub fn page(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<(Officer, String)>> {
-    let q = filtered(f);
+    // the page joins units for their names: at most `limit` primary-key lookups
+    let q = narrow!(
+        officers::table
+            .inner_join(units::table)
+            .into_boxed::<MultiBackend>(),
+        f,
+        joined
+    );
     let q = match (sort, desc) {
         ("id_number", false) => q.order(officers::id_number.asc()),
         ("id_number", true) => q.order(officers::id_number.desc()),
-        ("unit", false) => q.order((units::path.asc(), officers::name.asc())),
-        ("unit", true) => q.order((units::path.desc(), officers::name.asc())),
+        // grouped by unit (in the order units were registered), by name within each
+        ("unit", false) => q.order((officers::unit_id.asc(), officers::name.asc())),
+        ("unit", true) => q.order((officers::unit_id.desc(), officers::name.asc())),
         ("updated", false) => q.order(officers::updated_at.asc()),
         ("updated", true) => q.order(officers::updated_at.desc()),
         (_, false) => q.order(officers::name.asc()),

@@ -515,6 +515,31 @@ pub fn apply(
     bytes: &[u8],
     opts: Options,
 ) -> Result<Report> {
+    let started = std::time::Instant::now();
+    let report = apply_in_transaction(conn, actor, scope, filename, bytes, opts)?;
+    if report.applied && report.new_count + report.update_count >= 1000 {
+        crate::db::analyze(conn)?;
+    }
+    tracing::info!(
+        "import {filename}: {} rows, {} new, {} updated, {} invalid, applied={} in {:?}",
+        report.data_rows,
+        report.new_count,
+        report.update_count,
+        report.invalid_rows,
+        report.applied,
+        started.elapsed()
+    );
+    Ok(report)
+}
+
+fn apply_in_transaction(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    filename: &str,
+    bytes: &[u8],
+    opts: Options,
+) -> Result<Report> {
     audit::transaction(conn, actor, |conn, rec| {
         // planned inside the transaction: what is checked is what is written
         let Plan {

@@ -448,6 +448,31 @@ mod tests {
         assert_eq!(rows[3].number, 4);
     }
 
+    proptest::proptest! {
+        /// Whatever a user uploads, reading it answers Ok or a SheetError: never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048), xlsx in proptest::prelude::any::<bool>()) {
+            let _ = read(if xlsx { "x.xlsx" } else { "x.csv" }, &bytes);
+        }
+
+        #[test]
+        fn arbitrary_csv_text_never_panics(text in "(姓名|身份证号|所在单位|[\\PC]{0,12})([,\t\n\"]{1,2}(姓名|身份证号|所在单位|[\\PC]{0,12})){0,40}") {
+            let _ = read("x.csv", text.as_bytes());
+        }
+
+        /// A zip that starts like a workbook but is cut short is refused with a message.
+        #[test]
+        fn truncated_workbooks_are_refused(cut in 10usize..4000) {
+            let mut wb = rust_xlsxwriter::Workbook::new();
+            let ws = wb.add_worksheet();
+            ws.write(0, 0, "姓名").unwrap();
+            ws.write(0, 1, "身份证号").unwrap();
+            let bytes = wb.save_to_buffer().unwrap();
+            let cut = cut.min(bytes.len() - 1);
+            proptest::prop_assert!(read("x.xlsx", &bytes[..cut]).is_err());
+        }
+    }
+
     #[test]
     fn column_letters() {
         assert_eq!(column_letter(0), "A");
