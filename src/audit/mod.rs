@@ -78,7 +78,9 @@ pub struct Recorder {
     pending: Vec<db::NewEntry>,
 }
 
-const FLUSH_EVERY: usize = 500;
+// Measured on a 73,450-row import: SQLite's statement-journal release grows with the statement,
+// so 100-row inserts beat both 500 (10.2 s) and 2,000 (18 s) rows per statement (9.5 s).
+const FLUSH_EVERY: usize = 100;
 
 impl Recorder {
     pub fn actor(&self) -> &Actor {

@@ -100,7 +100,7 @@ pub fn connect(url: &DbUrl) -> ConnectionResult<DbConn> {
                  PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA busy_timeout = 10000;
-                 PRAGMA cache_size = -32000;
+                 PRAGMA cache_size = -200000;
                  PRAGMA temp_store = MEMORY;",
             )
             .map_err(ConnectionError::CouldntSetupConfiguration)?;

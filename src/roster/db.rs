@@ -119,7 +119,8 @@ pub fn insert_officers(
     at: NaiveDateTime,
 ) -> QueryResult<Vec<(String, i64)>> {
     let mut out = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(500) {
+    // small statements: see audit::FLUSH_EVERY
+    for chunk in rows.chunks(100) {
         let values: Vec<_> = chunk
             .iter()
             .map(|f| {
@@ -163,7 +164,7 @@ pub fn open_postings(
     rows: &[(i64, i64, String)],
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    for chunk in rows.chunks(1000) {
+    for chunk in rows.chunks(200) {
         let values: Vec<_> = chunk
             .iter()
             .map(|(officer_id, unit_id, post)| {
