@@ -30,6 +30,10 @@ DATABASE_URL="$PG/zhifa_bench" "$BIN" demo-data --officers "$N" --sheet /dev/nul
 
 serve_and_wait() {
   local t0 t1
+  if curl -sf http://127.0.0.1:18080/healthz >/dev/null 2>&1; then
+    echo "port 18080 is already serving: stop that server first" >&2
+    exit 1
+  fi
   t0=$(date +%s%N)
   env "$@" ZHIFA_BIND=127.0.0.1:18080 "$BIN" serve >/dev/null 2>&1 &
   until curl -sf http://127.0.0.1:18080/healthz >/dev/null; do sleep 0.005; done
