@@ -28,6 +28,9 @@ pub enum Error {
     },
     #[error("请先登录")]
     Unauthenticated,
+    /// A login with a wrong user name or password (which one is not said).
+    #[error("用户名或密码错误")]
+    BadCredentials,
     #[error("{0}")]
     Forbidden(String),
     #[error("表单已过期或来源不明，请刷新页面后重试")]

@@ -229,10 +229,7 @@ pub fn login(
     user_agent: &str,
     kind: SessionKind,
 ) -> Result<LoginOutcome> {
-    let wrong = || Error::Invalid {
-        message: "用户名或密码错误".into(),
-        fields: FieldErrors::new(),
-    };
+    let wrong = || Error::BadCredentials;
     let username = username.trim();
     let Some(user) = user_by_name(conn, username)? else {
         // the same work as a real check, so timing tells nothing about which names exist

@@ -15,6 +15,7 @@ fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         Error::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+        Error::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
         Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
         Error::Csrf => (StatusCode::FORBIDDEN, "csrf"),
         Error::Locked(_) => (StatusCode::LOCKED, "locked"),

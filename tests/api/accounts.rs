@@ -12,7 +12,8 @@ both!(
             .await;
         for _ in 0..4 {
             let r = app.token("liaison1", "Wrong-Password-1").await;
-            assert_eq!(r.status, 422);
+            assert_eq!(r.status, 401);
+            assert_eq!(r.error_code(), "bad_credentials");
             assert_eq!(r.body["error"]["message"], "用户名或密码错误");
         }
         // an unknown user gets the same answer

@@ -111,7 +111,7 @@ pub async fn login(
                 .insert_header(("Location", "/officers"))
                 .finish())
         }
-        Err(e @ (Error::Invalid { .. } | Error::Locked(_) | Error::Forbidden(_))) => login_page(
+        Err(e @ (Error::BadCredentials | Error::Locked(_) | Error::Forbidden(_))) => login_page(
             &req,
             username,
             Some(e.to_string()),
