@@ -625,10 +625,13 @@ pub fn ensure_admin(conn: &mut DbConn, password: Option<&str>) -> Result<Option<
         officer_id: None,
     };
     create_user(conn, &Actor::system("首次启动"), &input).map_err(|e| match e {
-        Error::Invalid { fields, .. } => Error::Internal(anyhow::anyhow!(
-            "ZHIFA_ADMIN_PASSWORD 不符合密码规则：{}",
-            fields.values().cloned().collect::<Vec<_>>().join("；")
-        )),
+        Error::Invalid { fields, .. } => Error::Invalid {
+            message: format!(
+                "ZHIFA_ADMIN_PASSWORD 不符合密码规则：{}",
+                fields.values().cloned().collect::<Vec<_>>().join("；")
+            ),
+            fields: FieldErrors::new(),
+        },
         e => e,
     })?;
     Ok(generated.then_some(password))

@@ -94,12 +94,13 @@ pub fn connect(url: &DbUrl) -> ConnectionResult<DbConn> {
         Backend::Postgres => diesel::PgConnection::establish(&url.target).map(DbConn::Postgres),
         Backend::Sqlite => {
             let mut conn = diesel::SqliteConnection::establish(&url.target)?;
-            // FULL: a commit is on disk before the answer goes out, even on power loss.
+            // busy_timeout first: switching to WAL takes a lock that other new connections wait
+            // for. FULL: a commit is on disk before the answer goes out, even on power loss.
             conn.batch_execute(
-                "PRAGMA journal_mode = WAL;
+                "PRAGMA busy_timeout = 10000;
+                 PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 10000;
                  PRAGMA cache_size = -200000;
                  PRAGMA temp_store = MEMORY;",
             )

@@ -368,3 +368,61 @@ both!(search_filters_sorts_and_pages, |app: TestApp| async move {
     assert!(matches!(rows[2][3], calamine::Data::String(_)));
     assert!(rows.iter().skip(2).all(|r| r[5] == "乾安县"));
 });
+
+both!(
+    forms_show_field_errors_and_keep_what_was_typed,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app
+            .unit(&admin, "U", "乾安县市场监督管理局", "220723", None)
+            .await;
+        app.browser_login("admin", ADMIN_PASSWORD).await;
+        let (_, html) = app.page("/officers/new").await;
+        let csrf = csrf_of(&html);
+        let unit = unit.to_string();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("name", "王䶮"),
+            ("id_number", "220723198001010011"),
+            ("unit_id", unit.as_str()),
+            ("employment_type", "行政编制"),
+            ("status", "在岗"),
+            ("phone", "12345"),
+        ];
+        let r = app
+            .client
+            .post(app.url("/officers"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("身份证号校验位错误"), "{html}");
+        assert!(html.contains("不是有效的手机号"));
+        assert!(html.contains("value=\"王䶮\""), "what was typed is kept");
+        let good = id("220723", "1980-01-01", 1);
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("name", "王䶮"),
+            ("id_number", good.as_str()),
+            ("unit_id", unit.as_str()),
+            ("employment_type", "行政编制"),
+            ("status", "在岗"),
+            ("phone", "13912345678"),
+        ];
+        let r = app
+            .client
+            .post(app.url("/officers"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let (_, html) = app.page(r.headers()["location"].to_str().unwrap()).await;
+        assert!(
+            html.contains("王䶮") && html.contains("1980年1月1日"),
+            "{html}"
+        );
+    }
+);
