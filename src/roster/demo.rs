@@ -4,7 +4,7 @@
 use super::db;
 use super::model::Unit;
 use super::rules::make_id_number;
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Actor};
 use crate::db::DbConn;
 use crate::error::Result;
 use rand::rngs::StdRng;
@@ -97,27 +97,7 @@ fn ensure_unit(
     if let Some(u) = db::unit_by_code(conn, code)? {
         return Ok(u);
     }
-    let u = db::insert_unit(
-        conn,
-        db::NewUnit {
-            code,
-            name,
-            region_code: region,
-            parent,
-            at: crate::db::now(),
-        },
-    )?;
-    rec.record(
-        conn,
-        Change::new(
-            "unit.create",
-            "unit",
-            u.id,
-            format!("示例数据：新建单位“{name}”"),
-        )
-        .after(&u),
-    )?;
-    Ok(u)
+    super::add_unit(conn, rec, code, name, region, parent, "示例数据：新建单位")
 }
 
 /// Creates (or finds) enough units for `officers` people: about 24 officers per enforcement body.

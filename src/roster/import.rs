@@ -664,25 +664,14 @@ fn create_units(
                 break c;
             }
         };
-        let unit = db::insert_unit(
+        let unit = super::add_unit(
             conn,
-            db::NewUnit {
-                code: &code,
-                name: display,
-                region_code: &region,
-                parent: parent.as_ref(),
-                at: crate::db::now(),
-            },
-        )?;
-        rec.record(
-            conn,
-            Change::new(
-                "unit.create",
-                "unit",
-                unit.id,
-                format!("导入时新建单位“{}”", unit.name),
-            )
-            .after(&unit),
+            rec,
+            &code,
+            display,
+            &region,
+            parent.as_ref(),
+            "导入时新建单位",
         )?;
         out.insert(key.clone(), unit.id);
     }

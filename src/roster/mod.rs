@@ -93,28 +93,50 @@ pub fn create_unit(conn: &mut DbConn, actor: &Actor, input: &UnitInput) -> Resul
             ));
         }
         let parent = parent_for(conn, f.parent_id)?;
-        let unit = db::insert_unit(
+        add_unit(
             conn,
-            db::NewUnit {
-                code: &f.code,
-                name: &f.name,
-                region_code: &f.region_code,
-                parent: parent.as_ref(),
-                at: crate::db::now(),
-            },
-        )?;
-        rec.record(
-            conn,
-            Change::new(
-                "unit.create",
-                "unit",
-                unit.id,
-                format!("新建单位“{}”", unit.name),
-            )
-            .after(&unit),
-        )?;
-        Ok(unit)
+            rec,
+            &f.code,
+            &f.name,
+            &f.region_code,
+            parent.as_ref(),
+            "新建单位",
+        )
     })
+}
+
+/// Inserts a unit and records it, inside the caller's audited transaction. `why` prefixes the
+/// audit summary ("新建单位", "导入时新建单位", …).
+pub(crate) fn add_unit(
+    conn: &mut DbConn,
+    rec: &mut audit::Recorder,
+    code: &str,
+    name: &str,
+    region_code: &str,
+    parent: Option<&Unit>,
+    why: &str,
+) -> Result<Unit> {
+    let unit = db::insert_unit(
+        conn,
+        db::NewUnit {
+            code,
+            name,
+            region_code,
+            parent,
+            at: crate::db::now(),
+        },
+    )?;
+    rec.record(
+        conn,
+        Change::new(
+            "unit.create",
+            "unit",
+            unit.id,
+            format!("{why}“{}”", unit.name),
+        )
+        .after(&unit),
+    )?;
+    Ok(unit)
 }
 
 /// Renames a unit or corrects its code or region code (not its place in the tree: see `move_unit`).

@@ -41,6 +41,14 @@ fn chromedriver() -> Option<Driver> {
     Some(Driver { child, port })
 }
 
+/// Clicks a submit button and waits until the next page has replaced this one.
+async fn submit(b: &WebDriver, by: By) -> WebDriverResult<()> {
+    let page = b.find(By::Tag("html")).await?;
+    b.find(by).await?.click().await?;
+    page.wait_until().stale().await?;
+    Ok(())
+}
+
 async fn browser(d: &Driver) -> WebDriver {
     let mut caps = DesiredCapabilities::chrome();
     for arg in [
@@ -88,7 +96,7 @@ both!(
                 .await?
                 .send_keys("wrong-password")
                 .await?;
-            b.find(By::Id("login-submit")).await?.click().await?;
+            submit(&b, By::Id("login-submit")).await?;
             assert!(
                 b.find(By::Id("login-error"))
                     .await?
@@ -100,12 +108,12 @@ both!(
                 .await?
                 .send_keys(ADMIN_PASSWORD)
                 .await?;
-            b.find(By::Id("login-submit")).await?.click().await?;
+            submit(&b, By::Id("login-submit")).await?;
             assert!(b.current_url().await?.as_str().ends_with("/officers"));
 
             // search by a name with a rare character
             b.find(By::Id("q")).await?.send_keys("王䶮").await?;
-            b.find(By::Id("search-submit")).await?.click().await?;
+            submit(&b, By::Id("search-submit")).await?;
             let count = b.find(By::Id("result-count")).await?.text().await?;
             assert!(count.contains("共 1 人"), "{count}");
             assert!(
@@ -125,7 +133,7 @@ both!(
                 .await?
                 .send_keys(path.to_str().unwrap())
                 .await?;
-            b.find(By::Id("import-submit")).await?.click().await?;
+            submit(&b, By::Id("import-submit")).await?;
             assert_eq!(b.find(By::Id("count-new")).await?.text().await?, "2");
             assert_eq!(b.find(By::Id("count-invalid")).await?.text().await?, "4");
             let errors = b.find(By::Id("import-errors")).await?.text().await?;
@@ -134,7 +142,7 @@ both!(
                 "{errors}"
             );
             // confirming without skipping changes nothing
-            b.find(By::Id("apply-submit")).await?.click().await?;
+            submit(&b, By::Id("apply-submit")).await?;
             assert!(
                 b.find(By::Id("import-blocked"))
                     .await?
@@ -146,7 +154,7 @@ both!(
                 .await?
                 .click()
                 .await?;
-            b.find(By::Id("apply-submit")).await?.click().await?;
+            submit(&b, By::Id("apply-submit")).await?;
             assert!(
                 b.find(By::Id("import-done"))
                     .await?

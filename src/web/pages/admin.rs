@@ -1,7 +1,7 @@
 //! Accounts and the audit log.
 
 use super::roster::local_time;
-use super::{Ctx, PageResult, redirect, render};
+use super::{ActiveForm, Ctx, Errors, PageResult, redirect, render, render_form};
 use crate::audit::{self, db::Entry, db::Filter};
 use crate::auth::{self, NewUser, Role, User};
 use crate::error::{Error, FieldErrors};
@@ -19,7 +19,7 @@ struct UsersPage {
     units: Vec<Unit>,
     roles: Vec<(&'static str, &'static str)>,
     input: NewUser,
-    errors: FieldErrors,
+    errors: Errors,
     message: Option<String>,
 }
 
@@ -31,9 +31,6 @@ impl UsersPage {
         id.and_then(|id| self.units.iter().find(|u| u.id == id))
             .map(|u| u.name.clone())
             .unwrap_or_default()
-    }
-    fn err(&self, k: &str) -> String {
-        self.errors.get(k).cloned().unwrap_or_default()
     }
     fn locked(&self, u: &User) -> bool {
         u.locked_now()
@@ -50,22 +47,20 @@ async fn users_page(
     let (users, units) = state
         .db(|c| Ok((auth::users(c)?, crate::roster::db::all_units(c)?)))
         .await?;
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut r = render(&UsersPage {
-        ctx: Ctx::new(p, "users"),
-        users,
-        units,
-        roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
-        input,
-        errors,
-        message,
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    let has_errors = !errors.is_empty();
+    let errors = Errors(errors);
+    render_form(
+        &UsersPage {
+            ctx: Ctx::new(p, "users"),
+            users,
+            units,
+            roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+            input,
+            errors,
+            message,
+        },
+        has_errors,
+    )
 }
 
 #[derive(Deserialize)]
@@ -177,12 +172,6 @@ pub async fn reset_password(
         "/users?message={}",
         urlencoding::encode("密码已重置，账号已解锁")
     )))
-}
-
-#[derive(Deserialize)]
-pub struct ActiveForm {
-    csrf: String,
-    active: bool,
 }
 
 pub async fn set_active(

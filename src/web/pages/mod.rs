@@ -46,6 +46,38 @@ pub fn render<T: Template>(t: &T) -> PageResult {
         .body(body))
 }
 
+/// A form's field errors, as its template shows them: `errors.of("name")`.
+#[derive(Default)]
+pub struct Errors(pub crate::error::FieldErrors);
+
+impl Errors {
+    pub fn of(&self, field: &str) -> String {
+        self.0.get(field).cloned().unwrap_or_default()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Renders a form page: 200 when clean, 422 when it carries field errors.
+pub fn render_form<T: Template>(t: &T, has_errors: bool) -> PageResult {
+    let mut r = render(t)?;
+    if has_errors {
+        *r.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(r)
+}
+
+/// The enable/disable buttons' form.
+#[derive(serde::Deserialize)]
+pub struct ActiveForm {
+    pub csrf: String,
+    pub active: bool,
+}
+
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("Location", to))

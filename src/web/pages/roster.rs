@@ -1,4 +1,4 @@
-use super::{Ctx, PageResult, read_multipart, redirect, render};
+use super::{ActiveForm, Ctx, Errors, PageResult, read_multipart, redirect, render, render_form};
 use crate::error::{Error, FieldErrors};
 use crate::roster::model::{Officer, OfficerInput, Posting, Unit, UnitInput};
 use crate::roster::{self, Page, db::Search, rules};
@@ -157,16 +157,13 @@ struct OfficerForm {
     ctx: Ctx,
     id: Option<i64>,
     input: OfficerInput,
-    errors: FieldErrors,
+    errors: Errors,
     units: Vec<UnitOption>,
     statuses: Vec<&'static str>,
     employment_types: Vec<&'static str>,
 }
 
 impl OfficerForm {
-    fn err(&self, k: &str) -> String {
-        self.errors.get(k).cloned().unwrap_or_default()
-    }
     fn selected_unit(&self, id: &i64) -> bool {
         self.input.unit_id == Some(*id)
     }
@@ -181,25 +178,23 @@ async fn officer_form(
 ) -> PageResult {
     let scope = p.scope();
     let units = state.db(move |c| roster::units_in_scope(c, &scope)).await?;
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut r = render(&OfficerForm {
-        ctx: Ctx::new(p, "officers"),
-        id,
-        input,
-        errors,
-        units: unit_options(&units)
-            .into_iter()
-            .filter(|u| u.active)
-            .collect(),
-        statuses: rules::STATUSES.labels(),
-        employment_types: rules::EMPLOYMENT_TYPES.labels(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    let has_errors = !errors.is_empty();
+    let errors = Errors(errors);
+    render_form(
+        &OfficerForm {
+            ctx: Ctx::new(p, "officers"),
+            id,
+            input,
+            errors,
+            units: unit_options(&units)
+                .into_iter()
+                .filter(|u| u.active)
+                .collect(),
+            statuses: rules::STATUSES.labels(),
+            employment_types: rules::EMPLOYMENT_TYPES.labels(),
+        },
+        has_errors,
+    )
 }
 
 pub async fn new_officer(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
@@ -398,14 +393,11 @@ struct UnitForm {
     id: Option<i64>,
     active: bool,
     input: UnitInput,
-    errors: FieldErrors,
+    errors: Errors,
     units: Vec<UnitOption>,
 }
 
 impl UnitForm {
-    fn err(&self, k: &str) -> String {
-        self.errors.get(k).cloned().unwrap_or_default()
-    }
     fn is_parent(&self, id: &i64) -> bool {
         self.input.parent_id == Some(*id)
     }
@@ -420,24 +412,22 @@ async fn unit_form(
     errors: FieldErrors,
 ) -> PageResult {
     let units = state.db(|c| Ok(roster::db::all_units(c)?)).await?;
-    let status = if errors.is_empty() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut r = render(&UnitForm {
-        ctx: Ctx::new(p, "units"),
-        id,
-        active,
-        input,
-        errors,
-        units: unit_options(&units)
-            .into_iter()
-            .filter(|u| u.active && Some(u.id) != id)
-            .collect(),
-    })?;
-    *r.status_mut() = status;
-    Ok(r)
+    let has_errors = !errors.is_empty();
+    let errors = Errors(errors);
+    render_form(
+        &UnitForm {
+            ctx: Ctx::new(p, "units"),
+            id,
+            active,
+            input,
+            errors,
+            units: unit_options(&units)
+                .into_iter()
+                .filter(|u| u.active && Some(u.id) != id)
+                .collect(),
+        },
+        has_errors,
+    )
 }
 
 pub async fn new_unit(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
@@ -555,12 +545,6 @@ pub async fn move_unit(
         .db(move |c| roster::move_unit(c, &p.actor(), id, parent))
         .await?;
     Ok(redirect("/units"))
-}
-
-#[derive(Deserialize)]
-pub struct ActiveForm {
-    csrf: String,
-    active: bool,
 }
 
 pub async fn set_unit_active(
