@@ -82,3 +82,39 @@ both!(
         assert!(html.contains("发现问题"));
     }
 );
+
+both!(
+    concurrent_writers_keep_one_unbroken_chain,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app
+            .unit(&admin, "U", "长岭县生态环境局", "220722", None)
+            .await;
+        let mut tasks = Vec::new();
+        for i in 0..24u16 {
+            let client = app.client.clone();
+            let url = app.url("/api/v1/officers");
+            let token = admin.clone();
+            tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"name": "并发", "id_number": id("220722", "1986-06-06", i * 2 + 1), "unit_id": unit, "employment_type": "行政编制"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 201);
+        }
+        assert_eq!(
+            app.get("/api/v1/officers", &admin).await.expect(200)["total"],
+            24
+        );
+        let v = app.get("/api/v1/audit/verify", &admin).await.expect(200);
+        assert_eq!(v["intact"], true, "{v}");
+        assert_eq!(v["entries"], 1 + 1 + 24, "admin, unit, 24 officers: {v}");
+    }
+);
