@@ -49,6 +49,23 @@ pub fn client_ip(req: &HttpRequest) -> String {
         .unwrap_or_else(|| "未知".into())
 }
 
+/// The client's User-Agent, for the session record.
+pub fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
+        .get("User-Agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// An officer's photo as an HTTP answer (private: never cached by shared caches).
+pub fn photo_response((content_type, data): (String, Vec<u8>)) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header(("Cache-Control", "private, no-cache"))
+        .body(data)
+}
+
 fn credentials(req: &HttpRequest) -> Option<(String, SessionKind)> {
     if let Some(h) = req
         .headers()

@@ -17,12 +17,7 @@ pub async fn create_token(
     body: web::Json<Credentials>,
 ) -> ApiResult {
     let ip = client_ip(&req);
-    let ua = req
-        .headers()
-        .get("User-Agent")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ua = crate::web::user_agent(&req);
     let policy = state.policy;
     let out = state
         .db(move |c| {

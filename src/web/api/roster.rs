@@ -184,11 +184,8 @@ pub async fn get_photo(
 ) -> ApiResult {
     let scope = p.scope();
     let id = *id;
-    let (ct, data) = state.db(move |c| roster::photo(c, &scope, id)).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(ct)
-        .insert_header(("Cache-Control", "private, max-age=60"))
-        .body(data))
+    let photo = state.db(move |c| roster::photo(c, &scope, id)).await?;
+    Ok(crate::web::photo_response(photo))
 }
 
 pub async fn put_photo(

@@ -3,7 +3,7 @@ use crate::error::{Error, FieldErrors};
 use crate::roster::model::{Officer, OfficerInput, Posting, Unit, UnitInput};
 use crate::roster::{self, Page, db::Search, rules};
 use crate::web::{AppState, PageUser};
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
 
@@ -312,11 +312,8 @@ pub async fn photo(
 ) -> PageResult {
     let scope = p.scope();
     let id = *id;
-    let (ct, data) = state.db(move |c| roster::photo(c, &scope, id)).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(ct)
-        .insert_header(("Cache-Control", "private, no-cache"))
-        .body(data))
+    let photo = state.db(move |c| roster::photo(c, &scope, id)).await?;
+    Ok(crate::web::photo_response(photo))
 }
 
 pub async fn upload_photo(

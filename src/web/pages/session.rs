@@ -77,12 +77,7 @@ pub async fn login(
         );
     }
     let ip = client_ip(&req);
-    let ua = req
-        .headers()
-        .get("User-Agent")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ua = crate::web::user_agent(&req);
     let policy = state.policy;
     let username = form.username.clone();
     let result = state
