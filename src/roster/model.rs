@@ -155,6 +155,62 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.split(' ').next().unwrap_or(""), "%Y-%m-%d").ok()
 }
 
+/// Checks a birth date as written against the one in the ID number. Rosters often keep only
+/// the year and month (出生年月: 1985.06, 198506, 1985年6月, or the number 1985.1 for October).
+pub fn check_birth(raw: &str, from_id: NaiveDate) -> Result<(), String> {
+    use chrono::Datelike;
+    let shown = raw.trim();
+    if let Some(d) = parse_date(shown) {
+        if d == from_id {
+            return Ok(());
+        }
+        return Err(format!(
+            "出生日期填的是 {}，但身份证号显示为 {}",
+            rules::chinese_date(d),
+            rules::chinese_date(from_id)
+        ));
+    }
+    let s = rules::to_half_width(shown)
+        .replace(['年', '.', '-', '/'], " ")
+        .replace('月', "");
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let (year, months): (i32, Vec<u32>) = match parts.as_slice() {
+        [ym] if ym.len() == 6 && ym.bytes().all(|b| b.is_ascii_digit()) => (
+            ym[..4].parse().unwrap_or(0),
+            vec![ym[4..].parse().unwrap_or(0)],
+        ),
+        [y, m]
+            if y.len() == 4
+                && !m.is_empty()
+                && m.len() <= 2
+                && m.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let v: u32 = m.parse().unwrap_or(0);
+            // "1985.1" may be October with Excel's trailing zero dropped
+            let months = if m.len() == 1 && v > 0 {
+                vec![v, v * 10]
+            } else {
+                vec![v]
+            };
+            (y.parse().unwrap_or(0), months)
+        }
+        _ => {
+            return Err(format!(
+                "出生日期“{shown}”无法识别（应如 1985-06-15 或 1985.06）"
+            ));
+        }
+    };
+    if year == from_id.year() && months.contains(&from_id.month()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "出生年月填的是“{shown}”，但身份证号显示为 {}年{}月",
+            from_id.year(),
+            from_id.month()
+        ))
+    }
+}
+
 impl OfficerInput {
     /// Checks every field; all problems are reported together, keyed by field name.
     pub fn validate(&self) -> Result<OfficerFields, FieldErrors> {
@@ -188,24 +244,8 @@ impl OfficerInput {
                 }
             }
             if !self.birth_date.trim().is_empty() {
-                match parse_date(&self.birth_date) {
-                    None => {
-                        errors.insert(
-                            "birth_date".into(),
-                            format!("出生日期“{}”无法识别", self.birth_date.trim()),
-                        );
-                    }
-                    Some(d) if d != id.birth_date() => {
-                        errors.insert(
-                            "birth_date".into(),
-                            format!(
-                                "出生日期填的是 {}，但身份证号显示为 {}",
-                                rules::chinese_date(d),
-                                rules::chinese_date(id.birth_date())
-                            ),
-                        );
-                    }
-                    _ => {}
+                if let Err(e) = check_birth(&self.birth_date, id.birth_date()) {
+                    errors.insert("birth_date".into(), e);
                 }
             }
         }
@@ -281,6 +321,39 @@ impl OfficerInput {
 }
 
 /// A unit as the user typed it.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn birth_dates_as_rosters_write_them() {
+        let d = NaiveDate::from_ymd_opt(1985, 10, 15).unwrap();
+        for ok in [
+            "1985-10-15",
+            "1985年10月15日",
+            "19851015",
+            "1985/10/15",
+            "1985.10",
+            "198510",
+            "1985年10月",
+            "1985.1",
+        ] {
+            assert!(check_birth(ok, d).is_ok(), "{ok}");
+        }
+        assert!(
+            check_birth("1985.11", d)
+                .unwrap_err()
+                .contains("1985年10月")
+        );
+        assert!(
+            check_birth("1985-10-16", d)
+                .unwrap_err()
+                .contains("1985年10月15日")
+        );
+        assert!(check_birth("八五年", d).unwrap_err().contains("无法识别"));
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct UnitInput {
