@@ -243,10 +243,10 @@ impl OfficerInput {
                     _ => {}
                 }
             }
-            if !self.birth_date.trim().is_empty() {
-                if let Err(e) = check_birth(&self.birth_date, id.birth_date()) {
-                    errors.insert("birth_date".into(), e);
-                }
+            if !self.birth_date.trim().is_empty()
+                && let Err(e) = check_birth(&self.birth_date, id.birth_date())
+            {
+                errors.insert("birth_date".into(), e);
             }
         }
         if self.unit_id.is_none() {
