@@ -199,8 +199,40 @@ pub fn column_letter(mut i: usize) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
+/// What a workbook may unpack to. A 73,450-row roster unpacks to about 30 MB; a zip bomb (a few
+/// MB that claim gigabytes) is refused before anything is decompressed.
+pub const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
+
 /// Reads the first sheet that has a recognisable header.
 pub fn read(filename: &str, bytes: &[u8]) -> Result<(Header, Vec<Row>), SheetError> {
+    read_limited(filename, bytes, MAX_UNPACKED_BYTES)
+}
+
+fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), SheetError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| SheetError::Unreadable(format!("不是有效的 Excel 文件（{e}）")))?;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| SheetError::Unreadable(format!("Excel 文件已损坏（{e}）")))?;
+        total = total.saturating_add(entry.size());
+    }
+    if total > limit {
+        return Err(SheetError::Unreadable(format!(
+            "文件解压后有 {} MB，远超人员名册应有的大小（上限 {} MB），已拒绝",
+            total / 1024 / 1024,
+            limit / 1024 / 1024
+        )));
+    }
+    Ok(())
+}
+
+fn read_limited(
+    filename: &str,
+    bytes: &[u8],
+    limit: u64,
+) -> Result<(Header, Vec<Row>), SheetError> {
     if bytes.is_empty() {
         return Err(SheetError::Empty);
     }
@@ -217,6 +249,10 @@ pub fn read(filename: &str, bytes: &[u8]) -> Result<(Header, Vec<Row>), SheetErr
             return Err(SheetError::Unreadable(
                 "文件扩展名是 Excel，但内容不是 Excel 工作簿（可能已损坏）".into(),
             ));
+        }
+        if is_zip {
+            // the zip reader stops at each entry's declared size, so the check holds
+            check_unpacked_size(bytes, limit)?;
         }
         let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
             .map_err(|e| SheetError::Unreadable(format!("不是有效的 Excel 文件（{e}）")))?;
@@ -471,6 +507,23 @@ mod tests {
             let cut = cut.min(bytes.len() - 1);
             proptest::prop_assert!(read("x.xlsx", &bytes[..cut]).is_err());
         }
+    }
+
+    #[test]
+    fn workbooks_that_unpack_too_large_are_refused() {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.write(0, 0, "姓名").unwrap();
+        ws.write(0, 1, "身份证号").unwrap();
+        for r in 1..2000 {
+            ws.write(r, 0, "张三张三张三张三张三张三张三张三").unwrap();
+        }
+        let bytes = wb.save_to_buffer().unwrap();
+        assert!(read_limited("x.xlsx", &bytes, 1 << 30).is_ok());
+        let err = read_limited("x.xlsx", &bytes, 64 * 1024)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("远超人员名册应有的大小"), "{err}");
     }
 
     #[test]
