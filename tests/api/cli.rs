@@ -67,3 +67,107 @@ fn demo_data_import_export_and_verify() {
     let (ok, out) = zhifa(d, &["admin", "reset-password", "chief"]);
     assert!(ok && out.contains("只显示这一次"), "{out}");
 }
+
+/// A server killed (SIGKILL) in the middle of a large import leaves all of it or none of it, and an
+/// intact audit chain; the restarted server serves the same database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_import_leaves_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ok, out) = zhifa(
+        d,
+        &["demo-data", "--officers", "20000", "--sheet", "big.xlsx"],
+    );
+    assert!(ok, "{out}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_zhifa"))
+            .arg("serve")
+            .current_dir(d)
+            .env_remove("DATABASE_URL")
+            .env("ZHIFA_DATA_DIR", d.join("data"))
+            .env("ZHIFA_BIND", format!("127.0.0.1:{port}"))
+            .env("ZHIFA_ADMIN_PASSWORD", "Kill-Test-2026")
+            .env("ZHIFA_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let wait_ready = || async {
+        for _ in 0..200 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("server did not start");
+    };
+    let token = || async {
+        let r: serde_json::Value = client
+            .post(format!("{base}/api/v1/auth/token"))
+            .json(&serde_json::json!({"username": "admin", "password": "Kill-Test-2026"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["token"].as_str().unwrap().to_string()
+    };
+    let mut server = start();
+    wait_ready().await;
+    let t = token().await;
+    let sheet = std::fs::read(d.join("big.xlsx")).unwrap();
+    let upload = {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/imports/officers?filename=big.xlsx&apply=true");
+        let t = t.clone();
+        tokio::spawn(async move { client.post(url).bearer_auth(t).body(sheet).send().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    // answered before the kill: it must have committed; cut off: all or nothing
+    let answered = matches!(upload.await, Ok(Ok(r)) if r.status() == 200);
+    eprintln!("import answered before the kill: {answered}");
+
+    let mut server = start();
+    wait_ready().await;
+    let t = token().await;
+    let page: serde_json::Value = client
+        .get(format!("{base}/api/v1/officers?per_page=1"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let total = page["total"].as_i64().unwrap();
+    assert!(
+        total == 0 || total == 20000,
+        "a partial import survived: {total}"
+    );
+    if answered {
+        assert_eq!(total, 20000, "an acknowledged import was lost");
+    }
+    let v: serde_json::Value = client
+        .get(format!("{base}/api/v1/audit/verify"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["intact"], true, "{v}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
