@@ -5,25 +5,8 @@ use crate::db::schema::audit_log;
 use diesel::prelude::*;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = audit_log)]
-pub struct NewEntry {
-    pub seq: i64,
-    pub at: chrono::NaiveDateTime,
-    pub actor_id: Option<i64>,
-    pub actor: String,
-    pub ip: String,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub summary: String,
-    pub before_json: Option<String>,
-    pub after_json: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+/// One audit record, as written and as read back (the seq is assigned by the chain, not the DB).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = audit_log)]
 pub struct Entry {
     pub seq: i64,
@@ -41,7 +24,7 @@ pub struct Entry {
     pub hash: String,
 }
 
-pub fn insert_entries(conn: &mut DbConn, rows: &[NewEntry]) -> QueryResult<usize> {
+pub fn insert_entries(conn: &mut DbConn, rows: &[Entry]) -> QueryResult<usize> {
     // Multi-row inserts don't compile on the multi-backend enum: the same statement per backend.
     match conn {
         DbConn::Sqlite(c) => diesel::insert_into(audit_log::table)

@@ -75,7 +75,7 @@ pub struct Recorder {
     at: chrono::NaiveDateTime,
     seq: i64,
     hash: String,
-    pending: Vec<db::NewEntry>,
+    pending: Vec<db::Entry>,
 }
 
 // Measured on a 73,450-row import: SQLite's statement-journal release grows with the statement,

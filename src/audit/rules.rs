@@ -1,6 +1,6 @@
 //! How an entry is chained: the hash covers every stored field and the previous entry's hash.
 
-use super::db::{Entry, NewEntry};
+use super::db::Entry;
 use super::{Actor, Change};
 use sha2::{Digest, Sha256};
 
@@ -22,23 +22,21 @@ struct Canonical<'a> {
     prev_hash: &'a str,
 }
 
-macro_rules! canonical {
-    ($e:expr) => {
-        Canonical {
-            seq: $e.seq,
-            at: &$e.at,
-            actor_id: $e.actor_id,
-            actor: &$e.actor,
-            ip: &$e.ip,
-            action: &$e.action,
-            entity_type: &$e.entity_type,
-            entity_id: &$e.entity_id,
-            summary: &$e.summary,
-            before: $e.before_json.as_deref(),
-            after: $e.after_json.as_deref(),
-            prev_hash: &$e.prev_hash,
-        }
-    };
+fn canonical(e: &Entry) -> Canonical<'_> {
+    Canonical {
+        seq: e.seq,
+        at: &e.at,
+        actor_id: e.actor_id,
+        actor: &e.actor,
+        ip: &e.ip,
+        action: &e.action,
+        entity_type: &e.entity_type,
+        entity_id: &e.entity_id,
+        summary: &e.summary,
+        before: e.before_json.as_deref(),
+        after: e.after_json.as_deref(),
+        prev_hash: &e.prev_hash,
+    }
 }
 
 impl Canonical<'_> {
@@ -68,8 +66,8 @@ pub fn chain(
     actor: &Actor,
     change: Change,
     prev_hash: String,
-) -> NewEntry {
-    let mut e = NewEntry {
+) -> Entry {
+    let mut e = Entry {
         seq,
         at,
         actor_id: actor.user_id,
@@ -84,12 +82,12 @@ pub fn chain(
         prev_hash,
         hash: String::new(),
     };
-    e.hash = canonical!(e).digest();
+    e.hash = canonical(&e).digest();
     e
 }
 
 pub fn hash_of(e: &Entry) -> String {
-    canonical!(e).digest()
+    canonical(e).digest()
 }
 /// The Chinese label of an action code, for the audit page.
 pub fn action_label(action: &str) -> &str {
