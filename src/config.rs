@@ -25,6 +25,9 @@ pub struct Config {
     pub pool_size: u32,
     /// Set the `Secure` attribute on the session cookie (turn on behind HTTPS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (the audit log records the client
+    /// behind them). Empty: the peer address is the client, and the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +45,7 @@ struct FileConfig {
     max_upload_bytes: Option<usize>,
     pool_size: Option<u32>,
     secure_cookies: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 impl Config {
@@ -97,6 +101,12 @@ impl Config {
                 .map(|v| v as u32)
                 .or(file.pool_size)
                 .unwrap_or(16),
+            trusted_proxies: parse_ips(
+                env("ZHIFA_TRUSTED_PROXIES")
+                    .map(|v| v.split(',').map(str::to_string).collect())
+                    .or(file.trusted_proxies)
+                    .unwrap_or_default(),
+            )?,
             secure_cookies: env("ZHIFA_SECURE_COOKIES")
                 .map(|v| v == "1" || v == "true")
                 .or(file.secure_cookies)
@@ -119,6 +129,18 @@ impl Config {
             max_upload_bytes: 64 * 1024 * 1024,
             pool_size: 8,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         }
     }
+}
+
+fn parse_ips(list: Vec<String>) -> anyhow::Result<Vec<std::net::IpAddr>> {
+    list.iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse()
+                .map_err(|_| anyhow::anyhow!("ZHIFA_TRUSTED_PROXIES 中的“{s}”不是 IP 地址"))
+        })
+        .collect()
 }

@@ -42,11 +42,33 @@ impl AppState {
     }
 }
 
-/// The peer's address (a proxy in front should be trusted explicitly, not by header).
+/// The client's address: the peer, unless the peer is a configured trusted proxy, in which case
+/// the right-most `X-Forwarded-For` entry that is not itself a trusted proxy. A client can't
+/// forge its address by sending the header directly.
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "未知".into())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "未知".into();
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return peer.to_string();
+    };
+    let trusted = &state.config.trusted_proxies;
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("X-Forwarded-For")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+        .to_string()
 }
 
 /// The client's User-Agent, for the session record.

@@ -118,3 +118,55 @@ both!(
         assert_eq!(v["entries"], 1 + 1 + 24, "admin, unit, 24 officers: {v}");
     }
 );
+
+both!(
+    client_addresses_behind_a_trusted_proxy,
+    |app: TestApp| async move {
+        // not trusted by default: a forged header changes nothing
+        let admin = app.admin().await;
+        let r = app
+            .client
+            .post(app.url("/api/v1/units"))
+            .bearer_auth(&admin)
+            .header("X-Forwarded-For", "203.0.113.7")
+            .json(&json!({"code": "P1", "name": "甲局", "region_code": "220702"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let log = app
+            .get("/api/v1/audit?entity_type=unit", &admin)
+            .await
+            .expect(200);
+        assert_eq!(log["items"][0]["ip"], "127.0.0.1");
+        drop(app);
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_proxy_forwards_the_client_address() {
+    let app = spawn_app_with(zhifa::db::Backend::Sqlite, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]
+    })
+    .await
+    .unwrap();
+    let admin = app.admin().await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/units"))
+        .bearer_auth(&admin)
+        .header("X-Forwarded-For", "198.51.100.9, 203.0.113.7")
+        .json(&json!({"code": "P1", "name": "甲局", "region_code": "220702"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let log = app
+        .get("/api/v1/audit?entity_type=unit", &admin)
+        .await
+        .expect(200);
+    assert_eq!(
+        log["items"][0]["ip"], "203.0.113.7",
+        "the right-most untrusted hop"
+    );
+}
