@@ -39,6 +39,8 @@ pub enum Error {
     Locked(String),
     #[error("{0}")]
     TooLarge(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("数据库暂时不可用")]
     Unavailable(#[source] diesel::r2d2::PoolError),
     #[error("数据库错误")]

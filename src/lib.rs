@@ -29,6 +29,7 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
             backend,
             config: Arc::new(config),
             policy,
+            login_limiter: Arc::new(web::LoginLimiter::new()),
         },
         generated,
     ))

@@ -20,6 +20,7 @@ fn classify(e: &Error) -> (StatusCode, &'static str) {
         Error::Csrf => (StatusCode::FORBIDDEN, "csrf"),
         Error::Locked(_) => (StatusCode::LOCKED, "locked"),
         Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        Error::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
         Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         Error::Database(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }

@@ -23,6 +23,39 @@ pub struct AppState {
     pub backend: Backend,
     pub config: Arc<Config>,
     pub policy: Policy,
+    pub login_limiter: Arc<LoginLimiter>,
+}
+
+/// Login attempts per client address: the per-account lock-out stops guessing one password,
+/// this stops one address trying many accounts. Kept per replica, in memory.
+pub struct LoginLimiter(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
+
+impl LoginLimiter {
+    /// 30 attempts at once, then one every 2 seconds.
+    pub fn new() -> Self {
+        let quota = governor::Quota::with_period(std::time::Duration::from_secs(2))
+            .expect("non-zero period")
+            .allow_burst(std::num::NonZeroU32::new(30).expect("non-zero"));
+        LoginLimiter(governor::RateLimiter::keyed(quota))
+    }
+
+    pub fn check(&self, req: &HttpRequest) -> Result<()> {
+        let Ok(ip) = client_ip(req).parse::<std::net::IpAddr>() else {
+            return Ok(());
+        };
+        if self.0.len() > 100_000 {
+            self.0.retain_recent();
+        }
+        self.0
+            .check_key(&ip)
+            .map_err(|_| Error::TooManyRequests("登录尝试过于频繁，请稍后再试".into()))
+    }
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl AppState {

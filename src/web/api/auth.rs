@@ -16,6 +16,7 @@ pub async fn create_token(
     req: HttpRequest,
     body: web::Json<Credentials>,
 ) -> ApiResult {
+    state.login_limiter.check(&req)?;
     let ip = client_ip(&req);
     let ua = crate::web::user_agent(&req);
     let policy = state.policy;

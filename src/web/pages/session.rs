@@ -76,6 +76,14 @@ pub async fn login(
             actix_web::http::StatusCode::FORBIDDEN,
         );
     }
+    if let Err(e) = state.login_limiter.check(&req) {
+        return login_page(
+            &req,
+            form.username,
+            Some(e.to_string()),
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
     let ip = client_ip(&req);
     let ua = crate::web::user_agent(&req);
     let policy = state.policy;
