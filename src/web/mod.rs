@@ -26,29 +26,65 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
 }
 
-/// Login attempts per client address: the per-account lock-out stops guessing one password,
-/// this stops one address trying many accounts. Kept per replica, in memory.
-pub struct LoginLimiter(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
+/// Failed logins per client address: the per-account lock-out stops guessing one account's
+/// password, this stops one address trying many accounts. Only failures count, so a whole office
+/// behind one NAT address still signs in freely. Kept per replica, in memory.
+pub struct LoginLimiter {
+    failures: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    blocked: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, std::time::Instant>>,
+}
 
 impl LoginLimiter {
-    /// 30 attempts at once, then one every 2 seconds.
+    /// 30 failures at once, then one every 2 seconds.
     pub fn new() -> Self {
         let quota = governor::Quota::with_period(std::time::Duration::from_secs(2))
             .expect("non-zero period")
             .allow_burst(std::num::NonZeroU32::new(30).expect("non-zero"));
-        LoginLimiter(governor::RateLimiter::keyed(quota))
+        LoginLimiter {
+            failures: governor::RateLimiter::keyed(quota),
+            blocked: Default::default(),
+        }
     }
 
+    fn ip(req: &HttpRequest) -> Option<std::net::IpAddr> {
+        client_ip(req).parse().ok()
+    }
+
+    /// Refuses an attempt from an address that is waiting out its failures.
     pub fn check(&self, req: &HttpRequest) -> Result<()> {
-        let Ok(ip) = client_ip(req).parse::<std::net::IpAddr>() else {
+        let Some(ip) = Self::ip(req) else {
             return Ok(());
         };
-        if self.0.len() > 100_000 {
-            self.0.retain_recent();
+        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        match blocked.get(&ip) {
+            Some(until) if *until > std::time::Instant::now() => Err(Error::TooManyRequests(
+                "登录失败次数过多，请稍后再试".into(),
+            )),
+            Some(_) => {
+                blocked.remove(&ip);
+                Ok(())
+            }
+            None => Ok(()),
         }
-        self.0
-            .check_key(&ip)
-            .map_err(|_| Error::TooManyRequests("登录尝试过于频繁，请稍后再试".into()))
+    }
+
+    /// Counts a failed attempt; past the quota the address waits.
+    pub fn failed(&self, req: &HttpRequest) {
+        let Some(ip) = Self::ip(req) else { return };
+        if self.failures.len() > 100_000 {
+            self.failures.retain_recent();
+        }
+        if let Err(not_until) = self.failures.check_key(&ip) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+            if blocked.len() > 100_000 {
+                let now = std::time::Instant::now();
+                blocked.retain(|_, until| *until > now);
+            }
+            blocked.insert(ip, std::time::Instant::now() + wait);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 use super::{ApiResult, AppState};
 use crate::auth::{self, SessionKind};
+use crate::error::Error;
 use crate::web::{ApiUser, client_ip};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -32,7 +33,12 @@ pub async fn create_token(
                 SessionKind::Api,
             )
         })
-        .await?;
+        .await
+        .inspect_err(|e| {
+            if matches!(e, Error::BadCredentials) {
+                state.login_limiter.failed(&req);
+            }
+        })?;
     Ok(HttpResponse::Created().json(serde_json::json!({
         "token": out.token,
         "token_type": "Bearer",

@@ -114,12 +114,17 @@ pub async fn login(
                 .insert_header(("Location", "/officers"))
                 .finish())
         }
-        Err(e @ (Error::BadCredentials | Error::Locked(_) | Error::Forbidden(_))) => login_page(
-            &req,
-            username,
-            Some(e.to_string()),
-            actix_web::http::StatusCode::UNAUTHORIZED,
-        ),
+        Err(e @ (Error::BadCredentials | Error::Locked(_) | Error::Forbidden(_))) => {
+            if matches!(e, Error::BadCredentials) {
+                state.login_limiter.failed(&req);
+            }
+            login_page(
+                &req,
+                username,
+                Some(e.to_string()),
+                actix_web::http::StatusCode::UNAUTHORIZED,
+            )
+        }
         Err(e) => Err(e.into()),
     }
 }
