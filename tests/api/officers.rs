@@ -380,42 +380,25 @@ both!(
         let (_, html) = app.page("/officers/new").await;
         let csrf = csrf_of(&html);
         let unit = unit.to_string();
-        let form = [
-            ("csrf", csrf.as_str()),
-            ("name", "王䶮"),
-            ("id_number", "220723198001010011"),
-            ("unit_id", unit.as_str()),
-            ("employment_type", "行政编制"),
-            ("status", "在岗"),
-            ("phone", "12345"),
-        ];
-        let r = app
-            .client
-            .post(app.url("/officers"))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let submit = |id_number: String, phone: &'static str| {
+            let form = [
+                ("csrf", csrf.clone()),
+                ("name", "王䶮".to_string()),
+                ("id_number", id_number),
+                ("unit_id", unit.clone()),
+                ("employment_type", "行政编制".to_string()),
+                ("status", "在岗".to_string()),
+                ("phone", phone.to_string()),
+            ];
+            app.client.post(app.url("/officers")).form(&form).send()
+        };
+        let r = submit("220723198001010011".into(), "12345").await.unwrap();
         assert_eq!(r.status(), 422);
         let html = r.text().await.unwrap();
         assert!(html.contains("身份证号校验位错误"), "{html}");
         assert!(html.contains("不是有效的手机号"));
         assert!(html.contains("value=\"王䶮\""), "what was typed is kept");
-        let good = id("220723", "1980-01-01", 1);
-        let form = [
-            ("csrf", csrf.as_str()),
-            ("name", "王䶮"),
-            ("id_number", good.as_str()),
-            ("unit_id", unit.as_str()),
-            ("employment_type", "行政编制"),
-            ("status", "在岗"),
-            ("phone", "13912345678"),
-        ];
-        let r = app
-            .client
-            .post(app.url("/officers"))
-            .form(&form)
-            .send()
+        let r = submit(id("220723", "1980-01-01", 1), "13912345678")
             .await
             .unwrap();
         assert_eq!(r.status(), 303);
