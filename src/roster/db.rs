@@ -388,7 +388,7 @@ pub fn page(
         .load(conn)
 }
 
-/// Every officer's stored fields by ID number: what an import compares against.
-pub fn all_officers_by_id_number(conn: &mut DbConn) -> QueryResult<Vec<Officer>> {
+/// Every officer: what an import compares its rows against.
+pub fn all_officers(conn: &mut DbConn) -> QueryResult<Vec<Officer>> {
     officers::table.select(Officer::as_select()).load(conn)
 }

@@ -247,7 +247,7 @@ fn plan(
         ..Default::default()
     };
     let units = UnitIndex::new(db::all_units(conn)?);
-    let existing: HashMap<String, Officer> = db::all_officers_by_id_number(conn)?
+    let existing: HashMap<String, Officer> = db::all_officers(conn)?
         .into_iter()
         .map(|o| (o.id_number.clone(), o))
         .collect();
@@ -370,12 +370,10 @@ fn plan(
 
         // For a person already in the roster, columns the sheet lacks (or leaves blank) keep
         // what is stored: an import never wipes data it was not given.
-        let keep = |f: Field, stored: &str| {
+        let keep = |f: Field| {
             let v = text(row, &header, f);
             if v.is_empty() {
-                current
-                    .map(|o| stored_value(o, f, stored))
-                    .unwrap_or_default()
+                current.map(|o| stored_value(o, f)).unwrap_or_default()
             } else {
                 v
             }
@@ -398,12 +396,12 @@ fn plan(
                 String::new()
             },
             unit_id: Some(unit_id.unwrap_or(NEW_UNIT)),
-            post: keep(Field::Post, ""),
-            category: keep(Field::Category, ""),
-            region: keep(Field::Region, ""),
-            employment_type: keep(Field::EmploymentType, ""),
-            phone: keep(Field::Phone, ""),
-            status: keep(Field::Status, ""),
+            post: keep(Field::Post),
+            category: keep(Field::Category),
+            region: keep(Field::Region),
+            employment_type: keep(Field::EmploymentType),
+            phone: keep(Field::Phone),
+            status: keep(Field::Status),
         };
         let fields = match input.validate() {
             Ok(f) => Some(f),
@@ -413,7 +411,7 @@ fn plan(
                         continue; // already reported above
                     }
                     let f = field_of_key(&k);
-                    let reason = if f == Field::EmploymentType && h_missing(&header, f) {
+                    let reason = if f == Field::EmploymentType && header.col(f).is_none() {
                         "表中没有“人员性质”列（行政编制 / 参照公务员法管理 / 事业编制 / 辅助人员 …），新增人员必须填写".to_string()
                     } else {
                         v
@@ -479,11 +477,8 @@ fn plan(
     })
 }
 
-fn h_missing(h: &Header, f: Field) -> bool {
-    h.col(f).is_none()
-}
-
-fn stored_value(o: &Officer, f: Field, _default: &str) -> String {
+/// The stored value of a column an import may leave blank.
+fn stored_value(o: &Officer, f: Field) -> String {
     match f {
         Field::Post => o.post.clone(),
         Field::Category => o.category.clone(),
@@ -559,7 +554,7 @@ fn apply_in_transaction(
             return Ok(report);
         }
         let now = crate::db::now();
-        let created = create_units(conn, rec, scope, &new_units, &rows)?;
+        let created = create_units(conn, rec, &new_units, &rows)?;
         let mut inserts = Vec::new();
         let mut insert_rows = Vec::new();
         for p in rows {
@@ -625,7 +620,6 @@ fn apply_in_transaction(
 fn create_units(
     conn: &mut DbConn,
     rec: &mut audit::Recorder,
-    _scope: &Scope,
     new_units: &[(String, String)],
     rows: &[Planned],
 ) -> Result<HashMap<String, i64>> {
