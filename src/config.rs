@@ -28,6 +28,11 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed (the audit log records the client
     /// behind them). Empty: the peer address is the client, and the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The bureau's signing keys (Ed25519), kept outside the database; created on first use.
+    /// Replicas on one database must share this file.
+    pub signing_key_file: PathBuf,
+    /// How often the server signs the audit chain's head (a checkpoint), in seconds.
+    pub checkpoint_seconds: u64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -46,6 +51,8 @@ struct FileConfig {
     pool_size: Option<u32>,
     secure_cookies: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
+    signing_key_file: Option<PathBuf>,
+    checkpoint_seconds: Option<u64>,
 }
 
 impl Config {
@@ -75,7 +82,21 @@ impl Config {
         let database_url = env("DATABASE_URL")
             .or(file.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("zhifa.db").display()));
+        let checkpoint_seconds = match parse("ZHIFA_CHECKPOINT_SECONDS")? {
+            Some(v) => u64::try_from(v).ok().filter(|v| *v > 0).ok_or_else(|| {
+                anyhow::anyhow!("环境变量 ZHIFA_CHECKPOINT_SECONDS 应为正整数：{v}")
+            })?,
+            None => file.checkpoint_seconds.unwrap_or(60),
+        };
+        if checkpoint_seconds == 0 {
+            anyhow::bail!("配置项 checkpoint_seconds 应为正整数");
+        }
         Ok(Config {
+            signing_key_file: env("ZHIFA_SIGNING_KEY_FILE")
+                .map(PathBuf::from)
+                .or(file.signing_key_file)
+                .unwrap_or_else(|| data_dir.join("signing.key")),
+            checkpoint_seconds,
             database_url,
             data_dir,
             bind: env("ZHIFA_BIND")
@@ -117,6 +138,8 @@ impl Config {
     /// A configuration for tests and tools: everything default except the database.
     pub fn for_database(database_url: String, data_dir: PathBuf) -> Config {
         Config {
+            signing_key_file: data_dir.join("signing.key"),
+            checkpoint_seconds: 60,
             database_url,
             data_dir,
             bind: "127.0.0.1:0".into(),
@@ -131,6 +154,14 @@ impl Config {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
         }
+    }
+}
+
+impl Config {
+    /// Where signed audit checkpoints are also appended, one JSON line each: a witness outside
+    /// the database (per machine).
+    pub fn audit_witness_file(&self) -> PathBuf {
+        self.data_dir.join("audit-witness.log")
     }
 }
 

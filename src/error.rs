@@ -39,10 +39,14 @@ pub enum Error {
     Locked(String),
     #[error("{0}")]
     TooLarge(String),
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// Too many attempts; the client may try again after `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     #[error("数据库暂时不可用")]
     Unavailable(#[source] diesel::r2d2::PoolError),
+    /// The database is busy with another write (a large import): try again shortly.
+    #[error("系统正忙（其他人正在写入大量数据），请稍后重试")]
+    Busy(#[source] diesel::result::Error),
     #[error("数据库错误")]
     Database(#[source] diesel::result::Error),
     #[error("内部错误")]
@@ -79,6 +83,57 @@ impl Error {
     pub fn not_found(what: &str) -> Error {
         Error::NotFound(format!("{what}不存在"))
     }
+
+    pub fn too_many(message: impl Into<String>, retry_after: u64) -> Error {
+        Error::TooManyRequests {
+            message: message.into(),
+            retry_after: retry_after.max(1),
+        }
+    }
+
+    /// Seconds after which a retry may succeed (answered as `Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            Error::Unavailable(_) | Error::Busy(_) => Some(5),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `e` is a unique violation of `table.column` — SQLite names the column
+/// ("UNIQUE constraint failed: officers.id_number"), PostgreSQL the constraint
+/// ("officers_id_number_key").
+pub fn is_unique_violation(e: &diesel::result::Error, table: &str, column: &str) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error as D};
+    match e {
+        D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            info.constraint_name() == Some(&format!("{table}_{column}_key"))
+                || info
+                    .message()
+                    .split([':', ',', ' '])
+                    .any(|part| part == format!("{table}.{column}"))
+        }
+        _ => false,
+    }
+}
+
+/// Maps a unique violation of `table.column` to a conflict on `field` (at the call site that
+/// knows what the constraint means); any other error converts as usual.
+pub fn on_unique(
+    table: &'static str,
+    column: &'static str,
+    field: &'static str,
+    message: impl Into<String>,
+) -> impl FnOnce(diesel::result::Error) -> Error {
+    let message = message.into();
+    move |e| {
+        if is_unique_violation(&e, table, column) {
+            Error::conflict(field, message)
+        } else {
+            Error::from(e)
+        }
+    }
 }
 
 impl From<diesel::result::Error> for Error {
@@ -86,29 +141,17 @@ impl From<diesel::result::Error> for Error {
         use diesel::result::{DatabaseErrorKind, Error as D};
         match &e {
             D::NotFound => Error::NotFound("记录不存在".into()),
-            D::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                // SQLite names the column ("UNIQUE constraint failed: officers.id_number"),
-                // PostgreSQL the constraint ("officers_id_number_key"): both contain the column.
-                let text = format!(
-                    "{} {}",
-                    info.message(),
-                    info.constraint_name().unwrap_or("")
-                );
-                let (field, message) = if text.contains("id_number") {
-                    ("id_number", "该身份证号已在名录库中")
-                } else if text.contains("username") {
-                    ("username", "该用户名已被使用")
-                } else if text.contains("code") {
-                    ("code", "该单位代码已被使用")
-                } else {
-                    ("", "与已有记录重复")
-                };
-                Error::conflict(field, message)
-            }
+            // which field collided is said at the call site (`on_unique`); here only that
+            // something did
+            D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::Conflict {
+                message: "与已有记录重复（可能刚被其他人添加），请刷新后重试".into(),
+                fields: FieldErrors::new(),
+            },
             D::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Error::Conflict {
                 message: "关联的记录不存在或仍被引用".into(),
                 fields: FieldErrors::new(),
             },
+            D::DatabaseError(kind, info) if is_busy(kind, info.message()) => Error::Busy(e),
             _ => Error::Database(e),
         }
     }
@@ -124,4 +167,15 @@ impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Error {
         Error::Internal(e)
     }
+}
+
+/// SQLite's "database is locked" after the busy timeout, PostgreSQL's lock timeout (55P03) or
+/// serialization failure: another writer holds the lock; the request may simply be retried.
+fn is_busy(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
+    use diesel::result::DatabaseErrorKind as K;
+    matches!(kind, K::SerializationFailure)
+        || message.contains("database is locked")
+        || message.contains("database table is locked")
+        || message.contains("lock timeout")
+        || message.contains("canceling statement due to lock timeout")
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod roster;
+pub mod signing;
 pub mod web;
 
 use actix_web::{App, HttpServer, middleware, web as aweb};
@@ -22,6 +23,7 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
         auth::ensure_admin(&mut conn, config.admin_password.as_deref())
             .map_err(|e| anyhow::anyhow!("{e}"))?
     };
+    let keyring = signing::Keyring::load_or_create(&config.signing_key_file)?;
     let policy = auth::Policy::from_config(&config);
     Ok((
         web::AppState {
@@ -30,6 +32,7 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
             config: Arc::new(config),
             policy,
             login_limiter: Arc::new(web::LoginLimiter::new()),
+            keyring: Arc::new(keyring),
         },
         generated,
     ))
@@ -46,14 +49,18 @@ pub fn serve(
         .unwrap_or(2);
     // database work runs on the blocking pool: more threads than connections only queue
     let blocking = (state.config.pool_size as usize).div_ceil(workers).max(2);
+    spawn_checkpoints(&state);
     let data = aweb::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(aweb::PayloadConfig::new(max_upload))
             .app_data(aweb::JsonConfig::default().limit(1024 * 1024).error_handler(web::api::json_error))
-            .app_data(aweb::FormConfig::default().limit(1024 * 1024))
+            .app_data(aweb::FormConfig::default().limit(1024 * 1024).error_handler(|e, _| {
+                web::error::PageError(error::Error::BadRequest(format!("表单内容有误：{e}"))).into()
+            }))
             .app_data(aweb::QueryConfig::default().error_handler(web::api::query_error))
+            .wrap(middleware::ErrorHandlers::new().default_handler(web::error::uniform_errors))
             .wrap(middleware::Compress::default())
             .wrap(
                 middleware::DefaultHeaders::new()
@@ -73,4 +80,31 @@ pub fn serve(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Signs the audit chain's head now and then every `checkpoint_seconds` (when it moved), on the
+/// blocking pool. Runs on the caller's tokio runtime, until that runtime ends.
+fn spawn_checkpoints(state: &web::AppState) {
+    let state = state.clone();
+    let every = std::time::Duration::from_secs(state.config.checkpoint_seconds.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let s = state.clone();
+            let witness = state.config.audit_witness_file();
+            let done = state
+                .db(move |c| audit::checkpoint(c, &s.keyring, Some(&witness)))
+                .await;
+            if let Err(e) = done {
+                tracing::error!(
+                    "审计日志签名检查点失败：{e}{}",
+                    std::error::Error::source(&e)
+                        .map(|s| format!("（{s}）"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+    });
 }

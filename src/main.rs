@@ -9,7 +9,8 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use zhifa::audit::Actor;
 use zhifa::config::Config;
-use zhifa::roster::{self, Scope, import::Options};
+use zhifa::auth::Grant;
+use zhifa::roster::{self, import::Options};
 
 #[derive(Parser)]
 #[command(
@@ -73,9 +74,15 @@ enum ImportWhat {
         /// 自动创建表中缺少的单位
         #[arg(long)]
         create_units: bool,
-        /// 只检查，不写入
+        /// 只检查，不写入（有错误行时同样以非 0 退出）
         #[arg(long)]
         dry_run: bool,
+        /// 表中没有单位（或单位为空）的人员导入到这个单位（单位代码）
+        #[arg(long, value_name = "单位代码")]
+        unit: Option<String>,
+        /// 把原表加上“错误说明”列写到这个文件（发回给填报单位）
+        #[arg(long, value_name = "FILE")]
+        errors: Option<PathBuf>,
     },
 }
 
@@ -99,8 +106,14 @@ enum AdminWhat {
 
 #[derive(Subcommand)]
 enum AuditWhat {
-    /// 逐条校验审计日志的哈希链
-    Verify,
+    /// 逐条校验审计日志的哈希链、签名检查点、见证文件和防篡改触发器；发现问题时退出码非 0
+    Verify {
+        /// 另行核对的见证文件（默认为数据目录下的 audit-witness.log）
+        #[arg(long)]
+        witness: Option<PathBuf>,
+    },
+    /// 立即为审计日志的链头签名，并以一行 JSON 打印已签名的链头（可另行存档）
+    Checkpoint,
 }
 
 fn main() {
@@ -113,6 +126,62 @@ fn main() {
 fn open(config: &Config) -> anyhow::Result<zhifa::db::PooledConn> {
     let (pool, _) = zhifa::db::open(&config.database_url, 2)?;
     Ok(pool.get()?)
+}
+
+fn keyring(config: &Config) -> anyhow::Result<zhifa::signing::Keyring> {
+    zhifa::signing::Keyring::load_or_create(&config.signing_key_file)
+}
+
+/// Signs the audit chain's head after a command that wrote to the database.
+fn sign_head(
+    config: &Config,
+    conn: &mut zhifa::db::DbConn,
+    keyring: &zhifa::signing::Keyring,
+) -> anyhow::Result<()> {
+    zhifa::audit::checkpoint(conn, keyring, Some(&config.audit_witness_file()))
+        .map_err(|e| anyhow::anyhow!("数据已写入，但审计日志签名检查点失败：{e}"))?;
+    Ok(())
+}
+
+/// What an import found, for the terminal: the file once, then counts, then the first rows.
+fn print_import_report(report: &roster::import::Report) {
+    println!(
+        "文件：{}（表头在第 {} 行）\n数据行：{}  新增：{}  更新：{}  无变化：{}  有错误的行：{}  有提示的行：{}",
+        report.filename,
+        report.header_row,
+        report.data_rows,
+        report.new_count,
+        report.update_count,
+        report.unchanged_count,
+        report.invalid_rows,
+        report.flagged_rows
+    );
+    for n in &report.file_notes {
+        println!("说明：{n}");
+    }
+    if !report.ignored_columns.is_empty() {
+        println!("名录库不保存的列（已忽略）：{}", report.ignored_columns.join("、"));
+    }
+    for m in &report.unit_matches {
+        println!("单位简称“{}”按“{}”处理（{} 行）", m.written, m.unit, m.rows);
+    }
+    for (title, counts) in [("错误", &report.error_counts), ("提示", &report.warning_counts)] {
+        for k in counts.iter() {
+            println!("{title}：{} {} 条", k.kind, k.count);
+        }
+    }
+    for e in &report.errors {
+        println!("  第 {} 行 {}：{}", e.row, e.column, e.reason);
+    }
+    if report.errors_total > report.errors.len() {
+        println!(
+            "  ……另有 {} 条错误未列出（加 --errors 文件名 得到全部）",
+            report.errors_total - report.errors.len()
+        );
+    }
+    for u in &report.created_units {
+        println!("  新建单位：{u}");
+    }
 }
 
 fn new_password() -> (String, bool) {
@@ -157,6 +226,8 @@ fn run() -> anyhow::Result<()> {
                     skip_invalid,
                     create_units,
                     dry_run,
+                    unit,
+                    errors,
                 },
         } => {
             let bytes =
@@ -166,39 +237,42 @@ fn run() -> anyhow::Result<()> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let mut conn = open(&config)?;
+            let keys = if dry_run {
+                None
+            } else {
+                Some(keyring(&config)?)
+            };
+            let grant = Grant::system("命令行导入");
+            let unit_id = match &unit {
+                Some(code) => Some(
+                    roster::db::unit_by_code(&mut conn, &code.trim().to_uppercase())?
+                        .with_context(|| format!("单位代码 {code} 不在单位库中"))?
+                        .id,
+                ),
+                None => None,
+            };
             let opts = Options {
                 skip_invalid,
                 create_units,
+                unit_id,
             };
             let started = std::time::Instant::now();
             let report = if dry_run {
-                roster::import::preview(&mut conn, &Scope::All, &name, &bytes, opts)
+                roster::import::preview(&mut conn, &grant, &name, &bytes, opts)
             } else {
-                roster::import::apply(
-                    &mut conn,
-                    &Actor::system("命令行导入"),
-                    &Scope::All,
-                    &name,
-                    &bytes,
-                    opts,
-                )
+                roster::import::apply(&mut conn, &grant, &name, &bytes, opts)
             }
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!(
-                "文件：{}（表头在第 {} 行）\n数据行：{}  新增：{}  更新：{}  无变化：{}  有错误的行：{}",
-                report.filename,
-                report.header_row,
-                report.data_rows,
-                report.new_count,
-                report.update_count,
-                report.unchanged_count,
-                report.invalid_rows
-            );
-            for e in &report.errors {
-                println!("  第 {} 行 {}：{}", e.row, e.column, e.reason);
+            if let Some(keys) = &keys {
+                sign_head(&config, &mut conn, keys)?;
             }
-            for u in &report.created_units {
-                println!("  新建单位：{u}");
+            print_import_report(&report);
+            if let Some(path) = &errors {
+                let sheet = roster::import::annotated_sheet(&mut conn, &grant, &name, &bytes, opts)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                std::fs::write(path, sheet)
+                    .with_context(|| format!("无法写入 {}", path.display()))?;
+                println!("带“错误说明”列的原表已写到 {}", path.display());
             }
             if let Some(b) = &report.blocked {
                 bail!("{b}");
@@ -208,6 +282,12 @@ fn run() -> anyhow::Result<()> {
                     "（只检查，未写入）用时 {:.1} 秒",
                     started.elapsed().as_secs_f64()
                 );
+                if report.invalid_rows > 0 && !skip_invalid {
+                    bail!(
+                        "有 {} 行数据有误：正式导入时不会写入任何数据（或加 --skip-invalid 只导入正确的行）",
+                        report.invalid_rows
+                    );
+                }
             } else {
                 println!("导入完成，用时 {:.1} 秒", started.elapsed().as_secs_f64());
             }
@@ -217,7 +297,11 @@ fn run() -> anyhow::Result<()> {
             what: ExportWhat::Officers { file },
         } => {
             let mut conn = open(&config)?;
-            let bytes = roster::export::officers_xlsx(&mut conn, &Scope::All, &Default::default())
+            let bytes = roster::export::officers_xlsx(
+                &mut conn,
+                &Grant::system("命令行导出"),
+                &Default::default(),
+            )
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             std::fs::write(&file, bytes).with_context(|| format!("无法写入 {}", file.display()))?;
             println!("已导出到 {}", file.display());
@@ -229,6 +313,7 @@ fn run() -> anyhow::Result<()> {
             sheet,
         } => {
             let mut conn = open(&config)?;
+            let keys = keyring(&config)?;
             let actor = Actor::system("示例数据");
             let demo = roster::demo::units(&mut conn, &actor, officers)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -247,8 +332,7 @@ fn run() -> anyhow::Result<()> {
                 let csv = roster::demo::rows_to_csv(&rows);
                 let report = roster::import::apply(
                     &mut conn,
-                    &actor,
-                    &Scope::All,
+                    &Grant::system("示例数据"),
                     "示例数据.csv",
                     &csv,
                     Options::default(),
@@ -259,11 +343,13 @@ fn run() -> anyhow::Result<()> {
                     report.new_count, report.update_count
                 );
             }
+            sign_head(&config, &mut conn, &keys)?;
             Ok(())
         }
         Command::Admin { what } => {
             let mut conn = open(&config)?;
-            let actor = Actor::system("命令行");
+            let keys = keyring(&config)?;
+            let grant = Grant::system("命令行");
             let (password, generated) = new_password();
             match what {
                 AdminWhat::Create {
@@ -278,34 +364,44 @@ fn run() -> anyhow::Result<()> {
                         unit_id: None,
                         officer_id: None,
                     };
-                    zhifa::auth::create_user(&mut conn, &actor, &input)
+                    zhifa::auth::create_user(&mut conn, &grant, &input)
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已创建管理员 {username}");
                 }
                 AdminWhat::ResetPassword { username } => {
-                    let id = zhifa::auth::users(&mut conn)
+                    let id = zhifa::auth::users(&mut conn, &grant)
                         .map_err(|e| anyhow::anyhow!("{e}"))?
                         .into_iter()
                         .find(|u| u.username == username)
                         .map(|u| u.id)
                         .with_context(|| format!("没有用户名为 {username} 的账号"))?;
-                    zhifa::auth::reset_password(&mut conn, &actor, id, &password)
+                    zhifa::auth::reset_password(&mut conn, &grant, id, &password)
                         .map_err(|e| anyhow::anyhow!("{e}"))?;
                     println!("已重置 {username} 的密码并解除锁定");
                 }
             }
+            sign_head(&config, &mut conn, &keys)?;
             if generated {
                 println!("密码（只显示这一次）：{password}");
             }
             Ok(())
         }
         Command::Audit {
-            what: AuditWhat::Verify,
+            what: AuditWhat::Verify { witness },
         } => {
             let mut conn = open(&config)?;
-            let v = zhifa::audit::verify(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let keys = keyring(&config)?;
+            let witness = witness.unwrap_or_else(|| config.audit_witness_file());
+            let v = zhifa::audit::verify(&mut conn, &keys, Some(&witness))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for n in &v.notes {
+                println!("  说明：{n}");
+            }
             if v.intact {
-                println!("审计日志完整：{} 条记录，哈希链逐条核对无误", v.entries);
+                println!(
+                    "审计日志完整：{} 条记录，哈希链逐条核对无误；{} 个签名检查点有效（签到第 {} 条），见证文件核对 {} 行，防篡改触发器齐全；最近 {} 条尚未签名",
+                    v.entries, v.checkpoints, v.signed_seq, v.witness_lines, v.unsigned_tail
+                );
                 Ok(())
             } else {
                 for p in &v.problems {
@@ -317,6 +413,20 @@ fn run() -> anyhow::Result<()> {
                     v.problems.len()
                 )
             }
+        }
+        Command::Audit {
+            what: AuditWhat::Checkpoint,
+        } => {
+            let mut conn = open(&config)?;
+            let keys = keyring(&config)?;
+            let witness = config.audit_witness_file();
+            zhifa::audit::checkpoint(&mut conn, &keys, Some(&witness))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            match zhifa::audit::latest_checkpoint(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))? {
+                Some(cp) => println!("{}", serde_json::to_string(&cp)?),
+                None => eprintln!("审计日志为空，没有可签名的链头"),
+            }
+            Ok(())
         }
     }
 }

@@ -3,12 +3,19 @@
 //! Every audited write runs inside [`transaction`]: its first statement claims the chain's head
 //! row (SQLite's write lock, PostgreSQL's row lock), so entries are chained in commit order and a
 //! change and its record commit together or not at all.
+//!
+//! The head is signed now and then with a key kept outside the database ([`checkpoint`]), so a
+//! chain rewritten or truncated by someone who can write the database is found by [`verify`].
 
 pub mod db;
+pub mod integrity;
 pub mod rules;
 
+pub use db::Checkpoint;
+pub use integrity::{Verification, checkpoint, latest_checkpoint, verify};
+
 use crate::db::DbConn;
-use crate::db::schema::{audit_head, audit_log};
+use crate::db::schema::audit_head;
 use crate::error::Result;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -142,66 +149,5 @@ pub fn transaction<T>(
             .set((audit_head::seq.eq(rec.seq), audit_head::hash.eq(&rec.hash)))
             .execute(conn)?;
         Ok(out)
-    })
-}
-
-/// What `zhifa audit verify` found.
-#[derive(Debug, Serialize)]
-pub struct Verification {
-    pub entries: i64,
-    pub intact: bool,
-    pub problems: Vec<String>,
-}
-
-/// Walks the whole chain and recomputes every hash.
-pub fn verify(conn: &mut DbConn) -> Result<Verification> {
-    const CHUNK: i64 = 5000;
-    let mut problems = Vec::new();
-    let mut expected_seq = 1i64;
-    let mut prev_hash = rules::GENESIS.to_string();
-    let mut entries = 0i64;
-    loop {
-        let rows: Vec<db::Entry> = audit_log::table
-            .filter(audit_log::seq.ge(expected_seq.min(i64::MAX - 1)))
-            .order(audit_log::seq.asc())
-            .limit(CHUNK)
-            .select(db::Entry::as_select())
-            .load(conn)?;
-        if rows.is_empty() {
-            break;
-        }
-        for row in &rows {
-            entries += 1;
-            if row.seq != expected_seq {
-                problems.push(format!("第 {} 至 {} 条记录缺失", expected_seq, row.seq - 1));
-            }
-            if row.prev_hash != prev_hash {
-                problems.push(format!("第 {} 条记录与前一条的链接不符", row.seq));
-            }
-            if rules::hash_of(row) != row.hash {
-                problems.push(format!(
-                    "第 {} 条记录的内容与其哈希不符（已被改动）",
-                    row.seq
-                ));
-            }
-            prev_hash = row.hash.clone();
-            expected_seq = row.seq + 1;
-        }
-    }
-    let (head_seq, head_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
-    if head_seq != expected_seq - 1 || head_hash != prev_hash {
-        problems.push(format!(
-            "链尾不符：登记的最后一条是第 {head_seq} 条，实际为第 {} 条（记录被删除或截断）",
-            expected_seq - 1
-        ));
-    }
-    problems.truncate(100);
-    Ok(Verification {
-        entries,
-        intact: problems.is_empty(),
-        problems,
     })
 }

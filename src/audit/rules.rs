@@ -89,6 +89,23 @@ pub fn chain(
 pub fn hash_of(e: &Entry) -> String {
     canonical(e).digest()
 }
+
+/// Separates checkpoint signatures from anything else the same key signs (certificates, lists).
+pub const CHECKPOINT_DOMAIN: &[u8] = b"zhifa audit checkpoint v1\0";
+
+/// What a checkpoint's signature covers: the domain prefix, then the head's seq (8 bytes, big
+/// endian), the length of its hash (8 bytes) and the hash, and the signing time in microseconds
+/// since 1970 UTC (8 bytes). Fixed widths and a length prefix: no two heads give the same bytes.
+pub fn checkpoint_message(seq: i64, hash: &str, signed_at: &chrono::NaiveDateTime) -> Vec<u8> {
+    let mut m = Vec::with_capacity(CHECKPOINT_DOMAIN.len() + 24 + hash.len());
+    m.extend_from_slice(CHECKPOINT_DOMAIN);
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(&(hash.len() as u64).to_be_bytes());
+    m.extend_from_slice(hash.as_bytes());
+    m.extend_from_slice(&signed_at.and_utc().timestamp_micros().to_be_bytes());
+    m
+}
+
 /// The Chinese label of an action code, for the audit page.
 pub fn action_label(action: &str) -> &str {
     match action {
@@ -107,8 +124,11 @@ pub fn action_label(action: &str) -> &str {
         "user.password" => "修改密码",
         "user.reset_password" => "重置密码",
         "user.lock" => "账号锁定",
-        "user.login" => "登录",
-        "user.login_failed" => "登录失败",
+        "user.login" | "session.login" => "登录",
+        "user.login_failed" | "session.login_failed" => "登录失败",
+        "session.logout" => "退出登录",
+        "import.upload" => "上传导入文件",
+        "officer.export" => "导出名录",
         other => other,
     }
 }
@@ -150,5 +170,20 @@ mod tests {
         assert_eq!(hash_of(&row), e.hash);
         row.summary = "新建单位 长春市".into();
         assert_ne!(hash_of(&row), e.hash);
+    }
+
+    #[test]
+    fn checkpoint_message_covers_every_field() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 11, 22)
+            .unwrap()
+            .and_hms_micro_opt(8, 0, 0, 123_456)
+            .unwrap();
+        let m = checkpoint_message(42, GENESIS, &at);
+        assert!(m.starts_with(CHECKPOINT_DOMAIN));
+        assert_eq!(m.len(), CHECKPOINT_DOMAIN.len() + 8 + 8 + 64 + 8);
+        assert_ne!(m, checkpoint_message(43, GENESIS, &at));
+        assert_ne!(m, checkpoint_message(42, &GENESIS.replace('0', "1"), &at));
+        let later = at + chrono::TimeDelta::microseconds(1);
+        assert_ne!(m, checkpoint_message(42, GENESIS, &later));
     }
 }

@@ -14,6 +14,7 @@ pub use rules::Role;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[derive(utoipa::ToSchema)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i64,
@@ -25,19 +26,17 @@ pub struct User {
     pub unit_id: Option<i64>,
     pub officer_id: Option<i64>,
     pub active: bool,
-    pub failed_logins: i32,
-    pub locked_until: Option<NaiveDateTime>,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub password_changed_at: NaiveDateTime,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub updated_at: NaiveDateTime,
 }
 
 impl User {
     pub fn role(&self) -> Role {
         Role::parse(&self.role).unwrap_or(Role::Officer)
-    }
-    pub fn locked_now(&self) -> bool {
-        self.locked_until.is_some_and(|t| t > crate::db::now())
     }
 }
 
@@ -105,31 +104,22 @@ impl Principal {
         }
     }
 
-    /// Admins and liaisons keep the roster; auditors and officers only read.
-    pub fn require_roster_writer(&self) -> Result<()> {
-        match self.role {
-            Role::Admin | Role::Liaison => Ok(()),
-            _ => Err(Error::Forbidden(format!(
-                "{}不能修改名录库",
-                self.role.label()
-            ))),
+    /// What this user may do, and where: the value every domain action takes.
+    pub fn grant(&self) -> Grant {
+        Grant {
+            role: Some(self.role),
+            scope: self.scope(),
+            actor: self.actor(),
         }
     }
 
-    pub fn require_admin(&self) -> Result<()> {
-        match self.role {
-            Role::Admin => Ok(()),
-            _ => Err(Error::Forbidden("只有司法局管理员可以进行此操作".into())),
-        }
+    /// For handlers that show a form before any domain call: 403 when the role may not.
+    pub fn require(&self, c: Capability) -> Result<()> {
+        self.grant().require(c).map(|_| ())
     }
 
     pub fn require_audit_reader(&self) -> Result<()> {
-        match self.role {
-            Role::Admin | Role::Auditor => Ok(()),
-            _ => Err(Error::Forbidden(
-                "只有审计员和司法局管理员可以查看审计日志".into(),
-            )),
-        }
+        self.grant().require(Capability::ReadAudit).map(|_| ())
     }
 
     /// Compares the form's CSRF token with the session's (browser sessions only).
@@ -145,6 +135,58 @@ impl Principal {
     }
 }
 
+pub use rules::Capability;
+
+/// A caller's permissions: role, the part of the roster they may see, and who they are for the
+/// audit log. Domain actions take it as an argument and check it themselves, so no handler can
+/// forget a check. Made from a signed-in `Principal`, or by the command line (`Grant::system`).
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// None: the command line, run by whoever has the server's shell (may do everything).
+    role: Option<Role>,
+    scope: Scope,
+    actor: Actor,
+}
+
+impl Grant {
+    pub fn system(what: &str) -> Grant {
+        Grant {
+            role: None,
+            scope: Scope::All,
+            actor: Actor::system(what),
+        }
+    }
+
+    pub fn allows(&self, c: Capability) -> bool {
+        self.role.is_none_or(|r| rules::role_allows(r, c))
+    }
+
+    /// Ok when the caller has the capability; otherwise 403 saying what they may not do.
+    pub fn require(&self, c: Capability) -> Result<&Grant> {
+        if self.allows(c) {
+            Ok(self)
+        } else {
+            Err(Error::Forbidden(format!(
+                "{}不能{}",
+                self.role.map(Role::label).unwrap_or("当前账号"),
+                c.label()
+            )))
+        }
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn role(&self) -> Option<Role> {
+        self.role
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionKind {
     /// A browser: cookie, CSRF token on every form, short idle timeout.
@@ -154,11 +196,18 @@ pub enum SessionKind {
 }
 
 impl SessionKind {
-    fn as_str(self) -> &'static str {
+    pub const ALL: [SessionKind; 2] = [SessionKind::Browser, SessionKind::Api];
+
+    /// As stored in `sessions.kind`.
+    pub fn as_str(self) -> &'static str {
         match self {
             SessionKind::Browser => "browser",
             SessionKind::Api => "api",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<SessionKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -212,14 +261,80 @@ pub fn user(conn: &mut DbConn, id: i64) -> Result<User> {
         .ok_or_else(|| Error::not_found("账号"))
 }
 
-pub fn users(conn: &mut DbConn) -> Result<Vec<User>> {
+pub fn users(conn: &mut DbConn, grant: &Grant) -> Result<Vec<User>> {
+    grant.require(Capability::ManageUsers)?;
     Ok(users::table
         .order(users::username.asc())
         .select(User::as_select())
         .load(conn)?)
 }
 
-/// Checks the password, counts failures, locks after too many, and opens a session.
+/// The lock-out key of a user name as typed: known or not, every name is counted the same way,
+/// so a lock-out tells nothing about which names exist.
+fn attempt_key(username: &str) -> String {
+    username.trim().to_lowercase().chars().take(64).collect()
+}
+
+/// When the name is locked out, until when.
+fn locked_until(conn: &mut DbConn, key: &str) -> QueryResult<Option<NaiveDateTime>> {
+    use crate::db::schema::login_failures as lf;
+    Ok(lf::table
+        .find(key)
+        .select(lf::locked_until)
+        .first::<Option<NaiveDateTime>>(conn)
+        .optional()?
+        .flatten()
+        .filter(|t| *t > crate::db::now()))
+}
+
+/// Counts one failure atomically (parallel wrong passwords each count) and returns the count.
+fn count_failure(conn: &mut DbConn, key: &str) -> QueryResult<i32> {
+    use diesel::sql_types::{Integer, Text, Timestamp};
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = Integer)]
+        failures: i32,
+    }
+    let now = crate::db::now();
+    let count: Count = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "INSERT INTO login_failures (username, failures, updated_at) VALUES (?, 1, ?) \
+             ON CONFLICT (username) DO UPDATE SET failures = login_failures.failures + 1, \
+             updated_at = excluded.updated_at RETURNING failures",
+        )
+        .bind::<Text, _>(key)
+        .bind::<Timestamp, _>(now)
+        .get_result(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "INSERT INTO login_failures (username, failures, updated_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (username) DO UPDATE SET failures = login_failures.failures + 1, \
+             updated_at = excluded.updated_at RETURNING failures",
+        )
+        .bind::<Text, _>(key)
+        .bind::<Timestamp, _>(now)
+        .get_result(c)?,
+    };
+    Ok(count.failures)
+}
+
+/// The user names locked out now (for the accounts page).
+pub fn locked_names(conn: &mut DbConn) -> Result<std::collections::HashSet<String>> {
+    use crate::db::schema::login_failures as lf;
+    Ok(lf::table
+        .filter(lf::locked_until.gt(crate::db::now()))
+        .select(lf::username)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
+fn clear_failures(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
+    use crate::db::schema::login_failures as lf;
+    diesel::delete(lf::table.find(key)).execute(conn)
+}
+
+/// Checks the password, counts failures, locks after too many, and opens a session. Every
+/// outcome is in the audit log: the session opened, the failure, the lock.
 pub fn login(
     conn: &mut DbConn,
     policy: &Policy,
@@ -229,13 +344,8 @@ pub fn login(
     user_agent: &str,
     kind: SessionKind,
 ) -> Result<LoginOutcome> {
-    let wrong = || Error::BadCredentials;
     let username = username.trim();
-    let Some(user) = user_by_name(conn, username)? else {
-        // the same work as a real check, so timing tells nothing about which names exist
-        rules::verify_password(password, rules::dummy_hash());
-        return Err(wrong());
-    };
+    let key = attempt_key(username);
     let now = crate::db::now();
     let locked_msg = |until: NaiveDateTime| {
         let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(until, chrono::Utc)
@@ -245,73 +355,114 @@ pub fn login(
             local.format("%H:%M")
         ))
     };
-    if let Some(until) = user.locked_until.filter(|t| *t > now) {
+    if let Some(until) = locked_until(conn, &key)? {
         return Err(locked_msg(until));
     }
-    if !user.active {
-        // checked after the password so a disabled account can't be probed without it
-        if rules::verify_password(password, &user.password_hash) {
-            return Err(Error::Forbidden("该账号已停用，请联系管理员".into()));
+    let user = user_by_name(conn, username)?;
+    let verified = match &user {
+        Some(u) => rules::verify_password(password, &u.password_hash),
+        None => {
+            // the same work as a real check, so timing tells nothing about which names exist
+            rules::verify_password(password, rules::dummy_hash());
+            false
         }
-        return Err(wrong());
-    }
-    if !rules::verify_password(password, &user.password_hash) {
-        let failures = user.failed_logins + 1;
-        if failures >= policy.max_failed_logins {
-            let until = now + policy.lockout;
-            let actor = Actor {
-                user_id: Some(user.id),
-                name: user.username.clone(),
-                ip: ip.to_string(),
-            };
-            audit::transaction(conn, &actor, |conn, rec| {
-                diesel::update(users::table.find(user.id))
-                    .set((
-                        users::failed_logins.eq(0),
-                        users::locked_until.eq(Some(until)),
-                    ))
+    };
+    let actor = Actor {
+        user_id: user.as_ref().map(|u| u.id),
+        name: key.clone(),
+        ip: ip.to_string(),
+    };
+    let entity_id = user
+        .as_ref()
+        .map(|u| u.id.to_string())
+        .unwrap_or_else(|| key.clone());
+    let Some(user) = user.filter(|_| verified) else {
+        let failures = count_failure(conn, &key)?;
+        let lock = failures >= policy.max_failed_logins;
+        let until = now + policy.lockout;
+        audit::transaction(conn, &actor, |conn, rec| {
+            rec.record(
+                conn,
+                Change::new(
+                    "session.login_failed",
+                    "user",
+                    &entity_id,
+                    format!("“{key}”登录失败（用户名或密码错误，第 {failures} 次）"),
+                ),
+            )?;
+            if lock {
+                use crate::db::schema::login_failures as lf;
+                diesel::update(lf::table.find(&key))
+                    .set((lf::failures.eq(0), lf::locked_until.eq(Some(until))))
                     .execute(conn)?;
                 rec.record(
                     conn,
                     Change::new(
                         "user.lock",
                         "user",
-                        user.id,
-                        format!("“{}”连续 {failures} 次输错密码，账号锁定", user.username),
+                        &entity_id,
+                        format!("“{key}”连续 {failures} 次输错密码，锁定至 {until} (UTC)"),
                     ),
-                )
-            })?;
-            return Err(locked_msg(until));
-        }
-        diesel::update(users::table.find(user.id))
-            .set(users::failed_logins.eq(failures))
-            .execute(conn)?;
-        return Err(wrong());
+                )?;
+            }
+            Ok(())
+        })?;
+        return Err(if lock {
+            locked_msg(until)
+        } else {
+            Error::BadCredentials
+        });
+    };
+    if !user.active {
+        return Err(Error::Forbidden("该账号已停用，请联系管理员".into()));
     }
     let token = rules::new_token();
     let csrf_token = rules::new_token();
     let expires_at = now + policy.idle(kind);
-    diesel::update(users::table.find(user.id))
-        .set((
-            users::failed_logins.eq(0),
-            users::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    diesel::insert_into(sessions::table)
-        .values((
-            sessions::token_hash.eq(rules::token_hash(&token)),
-            sessions::user_id.eq(user.id),
-            sessions::kind.eq(kind.as_str()),
-            sessions::csrf_token.eq(&csrf_token),
-            sessions::ip.eq(ip),
-            sessions::user_agent.eq(user_agent.chars().take(300).collect::<String>()),
-            sessions::created_at.eq(now),
-            sessions::last_seen_at.eq(now),
-            sessions::expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
-    // expired sessions are swept at each login: no background job needed
+    audit::transaction(conn, &actor, |conn, rec| {
+        clear_failures(conn, &key)?;
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::token_hash.eq(rules::token_hash(&token)),
+                sessions::user_id.eq(user.id),
+                sessions::kind.eq(kind.as_str()),
+                sessions::csrf_token.eq(&csrf_token),
+                sessions::ip.eq(ip),
+                sessions::user_agent.eq(user_agent.chars().take(300).collect::<String>()),
+                sessions::created_at.eq(now),
+                sessions::last_seen_at.eq(now),
+                sessions::expires_at.eq(expires_at),
+            ))
+            .execute(conn)?;
+        rec.record(
+            conn,
+            Change::new(
+                "session.login",
+                "user",
+                user.id,
+                format!(
+                    "“{}”登录（{}）",
+                    user.username,
+                    match kind {
+                        SessionKind::Browser => "网页",
+                        SessionKind::Api => "API 令牌",
+                    }
+                ),
+            ),
+        )
+    })?;
+    // expired sessions and stale failure counts are swept at each login: no background job
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?;
+    {
+        use crate::db::schema::login_failures as lf;
+        let stale = now - TimeDelta::days(1);
+        diesel::delete(
+            lf::table
+                .filter(lf::updated_at.lt(stale))
+                .filter(lf::locked_until.is_null().or(lf::locked_until.lt(now))),
+        )
+        .execute(conn)?;
+    }
     Ok(LoginOutcome {
         token,
         csrf_token,
@@ -320,9 +471,20 @@ pub fn login(
     })
 }
 
-pub fn logout(conn: &mut DbConn, session_id: i64) -> Result<()> {
-    diesel::delete(sessions::table.find(session_id)).execute(conn)?;
-    Ok(())
+/// Ends a session (audited).
+pub fn logout(conn: &mut DbConn, p: &Principal) -> Result<()> {
+    audit::transaction(conn, &p.actor(), |conn, rec| {
+        diesel::delete(sessions::table.find(p.session_id)).execute(conn)?;
+        rec.record(
+            conn,
+            Change::new(
+                "session.logout",
+                "user",
+                p.user_id,
+                format!("“{}”退出登录", p.username),
+            ),
+        )
+    })
 }
 
 /// A session joined with its user and the path of the user's unit.
@@ -375,10 +537,9 @@ pub fn authenticate(
         diesel::delete(sessions::table.find(session_id)).execute(conn)?;
         return Ok(None);
     }
-    let kind = if kind == "api" {
-        SessionKind::Api
-    } else {
-        SessionKind::Browser
+    let Some(kind) = SessionKind::parse(&kind) else {
+        // a session row of a kind this version doesn't know is not honoured
+        return Ok(None);
     };
     if now - last_seen > TimeDelta::seconds(60) {
         diesel::update(sessions::table.find(session_id))
@@ -405,6 +566,7 @@ pub fn authenticate(
 
 /// A new account as an administrator fills it in.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(default)]
 pub struct NewUser {
     pub username: String,
@@ -415,7 +577,9 @@ pub struct NewUser {
     pub officer_id: Option<i64>,
 }
 
-pub fn create_user(conn: &mut DbConn, actor: &Actor, input: &NewUser) -> Result<User> {
+pub fn create_user(conn: &mut DbConn, grant: &Grant, input: &NewUser) -> Result<User> {
+    grant.require(Capability::ManageUsers)?;
+    let actor = grant.actor();
     let mut errors = FieldErrors::new();
     let username = rules::check_username(&input.username)
         .map_err(|e| errors.insert("username".into(), e))
@@ -472,8 +636,8 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, input: &NewUser) -> Result<
             None
         };
         if let Some(o) = officer_id {
-            crate::roster::officer(conn, &Scope::All, o)
-                .map_err(|_| Error::invalid("officer_id", "所选人员不存在"))?;
+            crate::roster::db::officer(conn, o)?
+                .ok_or_else(|| Error::invalid("officer_id", "所选人员不存在"))?;
         }
         let now = crate::db::now();
         let id: i64 = diesel::insert_into(users::table)
@@ -485,13 +649,18 @@ pub fn create_user(conn: &mut DbConn, actor: &Actor, input: &NewUser) -> Result<
                 users::unit_id.eq(unit_id),
                 users::officer_id.eq(officer_id),
                 users::active.eq(true),
-                users::failed_logins.eq(0),
                 users::password_changed_at.eq(now),
                 users::created_at.eq(now),
                 users::updated_at.eq(now),
             ))
             .returning(users::id)
-            .get_result(conn)?;
+            .get_result(conn)
+            .map_err(crate::error::on_unique(
+                "users",
+                "username",
+                "username",
+                format!("用户名 {username} 已被使用"),
+            ))?;
         let u = user(conn, id)?;
         rec.record(
             conn,
@@ -511,20 +680,22 @@ fn set_password_hash(conn: &mut DbConn, id: i64, password: &str) -> Result<()> {
     let hash =
         rules::hash_password(password).map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
     let now = crate::db::now();
-    diesel::update(users::table.find(id))
+    let username: String = diesel::update(users::table.find(id))
         .set((
             users::password_hash.eq(hash),
             users::password_changed_at.eq(now),
-            users::failed_logins.eq(0),
-            users::locked_until.eq(None::<NaiveDateTime>),
             users::updated_at.eq(now),
         ))
-        .execute(conn)?;
+        .returning(users::username)
+        .get_result(conn)?;
+    clear_failures(conn, &attempt_key(&username))?;
     Ok(())
 }
 
 /// An administrator sets a new password; the user's sessions end and any lock is lifted.
-pub fn reset_password(conn: &mut DbConn, actor: &Actor, id: i64, password: &str) -> Result<()> {
+pub fn reset_password(conn: &mut DbConn, grant: &Grant, id: i64, password: &str) -> Result<()> {
+    grant.require(Capability::ManageUsers)?;
+    let actor = grant.actor();
     let u = user(conn, id)?;
     rules::check_password(password, &u.username).map_err(|e| Error::invalid("password", e))?;
     audit::transaction(conn, actor, |conn, rec| {
@@ -573,7 +744,9 @@ pub fn change_password(conn: &mut DbConn, p: &Principal, current: &str, new: &st
 }
 
 /// Enables or disables an account (disabling ends its sessions).
-pub fn set_active(conn: &mut DbConn, actor: &Actor, id: i64, active: bool) -> Result<User> {
+pub fn set_active(conn: &mut DbConn, grant: &Grant, id: i64, active: bool) -> Result<User> {
+    grant.require(Capability::ManageUsers)?;
+    let actor = grant.actor();
     if actor.user_id == Some(id) && !active {
         return Err(Error::invalid("active", "不能停用自己的账号"));
     }
@@ -620,11 +793,11 @@ pub fn ensure_admin(conn: &mut DbConn, password: Option<&str>) -> Result<Option<
         username: "admin".into(),
         display_name: "系统管理员".into(),
         password: password.clone(),
-        role: "admin".into(),
+        role: Role::Admin.as_str().into(),
         unit_id: None,
         officer_id: None,
     };
-    create_user(conn, &Actor::system("首次启动"), &input).map_err(|e| match e {
+    create_user(conn, &Grant::system("首次启动"), &input).map_err(|e| match e {
         Error::Invalid { fields, .. } => Error::Invalid {
             message: format!(
                 "ZHIFA_ADMIN_PASSWORD 不符合密码规则：{}",

@@ -45,6 +45,45 @@ impl Role {
     }
 }
 
+/// What a role may do. Where it may do it is the role's scope (`Principal::scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// See officers and units (within scope).
+    ReadRoster,
+    /// Add, change, import officers and their photos (within scope).
+    WriteRoster,
+    /// Create, rename, move, deactivate units.
+    ManageUnits,
+    /// Create accounts, reset passwords, enable and disable accounts.
+    ManageUsers,
+    /// Read the audit log and verify its chain.
+    ReadAudit,
+}
+
+impl Capability {
+    /// What the capability allows, as "不能…" completes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Capability::ReadRoster => "查看名录库",
+            Capability::WriteRoster => "修改名录库",
+            Capability::ManageUnits => "管理单位（只有司法局管理员可以）",
+            Capability::ManageUsers => "管理账号（只有司法局管理员可以）",
+            Capability::ReadAudit => "查看审计日志（只有审计员和司法局管理员可以）",
+        }
+    }
+}
+
+/// The permission matrix.
+pub fn role_allows(role: Role, c: Capability) -> bool {
+    use Capability::*;
+    match role {
+        Role::Admin => true,
+        Role::Liaison => matches!(c, ReadRoster | WriteRoster),
+        Role::Auditor => matches!(c, ReadRoster | ReadAudit),
+        Role::Officer => matches!(c, ReadRoster),
+    }
+}
+
 /// At least 10 characters with three of: lower case, upper case, digits, symbols; not the user
 /// name; not all one character. (等保 2.0 asks for complexity and length; 10 leaves a margin.)
 pub fn check_password(password: &str, username: &str) -> Result<(), String> {
@@ -162,6 +201,18 @@ mod tests {
         for _ in 0..20 {
             assert!(check_password(&generate_password(), "admin").is_ok());
         }
+    }
+
+    #[test]
+    fn permission_matrix() {
+        use Capability::*;
+        assert!(role_allows(Role::Admin, ManageUsers));
+        assert!(role_allows(Role::Liaison, WriteRoster));
+        assert!(!role_allows(Role::Liaison, ManageUnits));
+        assert!(!role_allows(Role::Auditor, WriteRoster));
+        assert!(role_allows(Role::Auditor, ReadAudit));
+        assert!(!role_allows(Role::Officer, WriteRoster));
+        assert!(!role_allows(Role::Officer, ReadAudit));
     }
 
     #[test]

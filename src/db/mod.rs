@@ -66,7 +66,13 @@ impl DbUrl {
         if url.contains("://") {
             anyhow::bail!("不支持的数据库地址：{url}（应以 postgres:// 或 sqlite:// 开头）");
         }
-        // a bare path is a SQLite file
+        // a bare path is taken for a SQLite file only when that file exists: a mistyped URL
+        // ("postgres//host/db") must not quietly become a new, empty database
+        if !std::path::Path::new(url).is_file() {
+            anyhow::bail!(
+                "数据库地址“{url}”无法识别：PostgreSQL 应写作 postgres://用户@主机/库名，SQLite 应写作 sqlite://路径（不带前缀时只接受已存在的 SQLite 文件）"
+            );
+        }
         Ok(DbUrl {
             backend: Backend::Sqlite,
             target: url.to_string(),
@@ -91,7 +97,14 @@ impl ConnManager {
 /// Opens one connection of the URL's backend, with SQLite's pragmas set.
 pub fn connect(url: &DbUrl) -> ConnectionResult<DbConn> {
     match url.backend {
-        Backend::Postgres => diesel::PgConnection::establish(&url.target).map(DbConn::Postgres),
+        Backend::Postgres => {
+            let mut conn = diesel::PgConnection::establish(&url.target)?;
+            // a writer waiting behind a long transaction gives up after 10 s and is answered
+            // 503 with Retry-After, like SQLite's busy timeout
+            conn.batch_execute("SET lock_timeout = '10s'")
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(DbConn::Postgres(conn))
+        }
         Backend::Sqlite => {
             let mut conn = diesel::SqliteConnection::establish(&url.target)?;
             // busy_timeout first: switching to WAL takes a lock that other new connections wait
@@ -231,7 +244,16 @@ mod tests {
             DbUrl::parse("sqlite://data/z.db").unwrap().target,
             "data/z.db"
         );
-        assert_eq!(DbUrl::parse("data/z.db").unwrap().backend, Backend::Sqlite);
         assert!(DbUrl::parse("postgress://u@h/db").is_err());
+        // a bare path only when the file is there
+        let err = DbUrl::parse("postgres//u@h/db").unwrap_err().to_string();
+        assert!(err.contains("无法识别"), "{err}");
+        let file = std::env::temp_dir().join(format!("zhifa-url-{}.db", std::process::id()));
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(
+            DbUrl::parse(file.to_str().unwrap()).unwrap().backend,
+            Backend::Sqlite
+        );
+        std::fs::remove_file(&file).unwrap();
     }
 }

@@ -1,6 +1,17 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    audit_checkpoints (id) {
+        id -> Int8,
+        seq -> Int8,
+        hash -> Text,
+        signed_at -> Timestamp,
+        key_id -> Text,
+        signature -> Text,
+    }
+}
+
+diesel::table! {
     audit_head (id) {
         id -> Int4,
         seq -> Int8,
@@ -36,6 +47,15 @@ diesel::table! {
         summary -> Text,
         created_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_failures (username) {
+        username -> Text,
+        failures -> Int4,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
     }
 }
 
@@ -79,6 +99,9 @@ diesel::table! {
         has_photo -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        grade -> Text,
+        cert_issuer -> Text,
+        cert_valid_until -> Nullable<Date>,
     }
 }
 
@@ -121,8 +144,6 @@ diesel::table! {
         unit_id -> Nullable<Int8>,
         officer_id -> Nullable<Int8>,
         active -> Bool,
-        failed_logins -> Int4,
-        locked_until -> Nullable<Timestamp>,
         password_changed_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -139,9 +160,11 @@ diesel::joinable!(users -> officers (officer_id));
 diesel::joinable!(users -> units (unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_checkpoints,
     audit_head,
     audit_log,
     import_jobs,
+    login_failures,
     officer_photos,
     officer_postings,
     officers,

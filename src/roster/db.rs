@@ -88,14 +88,17 @@ pub fn officer_by_id_number(conn: &mut DbConn, id_number: &str) -> QueryResult<O
         .optional()
 }
 
-pub fn count_serving_in_unit(
-    conn: &mut DbConn,
-    unit_id: i64,
-    serving: &[&str],
-) -> QueryResult<i64> {
+/// Officers of a unit in a serving status (or one not classified yet, which may be serving).
+pub fn count_serving_in_unit(conn: &mut DbConn, unit_id: i64) -> QueryResult<i64> {
+    use super::rules::OfficerStatus;
+    let not_serving: Vec<String> = OfficerStatus::ALL
+        .iter()
+        .filter(|s| !s.is_serving())
+        .map(|s| s.label().to_string())
+        .collect();
     officers::table
         .filter(officers::unit_id.eq(unit_id))
-        .filter(officers::status.eq_any(serving.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+        .filter(officers::status.ne_all(not_serving))
         .count()
         .get_result(conn)
 }
@@ -259,6 +262,8 @@ pub fn photo(conn: &mut DbConn, officer_id: i64) -> QueryResult<Option<(String, 
 
 /// What the roster list can be narrowed and ordered by.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct Search {
     /// Name prefix, or ID-number prefix when it starts with a digit.
@@ -270,18 +275,22 @@ pub struct Search {
     pub category: String,
     pub status: String,
     pub employment_type: String,
+    /// Only people whose 人员性质 is not filled in or not classified yet (待确认).
+    pub unclassified: bool,
     /// name | id_number | unit | updated
     pub sort: String,
     /// asc | desc
     pub dir: String,
     #[serde(deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 100_000)]
     pub page: Option<i64>,
     #[serde(deserialize_with = "empty_as_none")]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 
 /// HTML forms send `unit_id=` for "none chosen": an empty value is no value.
-fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let s: Option<String> = Option::deserialize(d)?;
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
@@ -303,6 +312,7 @@ pub struct SearchFilter {
     pub category: Option<String>,
     pub status: Option<String>,
     pub employment_type: Option<String>,
+    pub unclassified: bool,
 }
 
 /// Narrows a boxed query over `officers` (alone or joined with `units`) by the filter. A unit
@@ -334,6 +344,9 @@ macro_rules! narrow {
         }
         if let Some(e) = &f.employment_type {
             q = q.filter(officers::employment_type.eq(e.clone()));
+        }
+        if f.unclassified {
+            q = q.filter(officers::employment_type.ne_all(super::rules::EmploymentType::labels()));
         }
         q
     }};
@@ -391,4 +404,29 @@ pub fn page(
 /// Every officer: what an import compares its rows against.
 pub fn all_officers(conn: &mut DbConn) -> QueryResult<Vec<Officer>> {
     officers::table.select(Officer::as_select()).load(conn)
+}
+
+/// What an import's plan depends on: it is written only if this hasn't moved since planning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterVersion {
+    officers: i64,
+    officers_changed: Option<NaiveDateTime>,
+    units: i64,
+    units_changed: Option<NaiveDateTime>,
+}
+
+pub fn roster_version(conn: &mut DbConn) -> QueryResult<RosterVersion> {
+    use diesel::dsl::{count_star, max};
+    let (officers, officers_changed) = officers::table
+        .select((count_star(), max(officers::updated_at)))
+        .first(conn)?;
+    let (units, units_changed) = units::table
+        .select((count_star(), max(units::updated_at)))
+        .first(conn)?;
+    Ok(RosterVersion {
+        officers,
+        officers_changed,
+        units,
+        units_changed,
+    })
 }

@@ -1,7 +1,9 @@
 //! Writing rosters to XLSX: the filtered roster, and the blank import template.
 
 use super::sheet::Field;
-use super::{Scope, db};
+use super::db;
+use crate::audit::{self, Change};
+use crate::auth::{Capability, Grant};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet};
@@ -20,7 +22,7 @@ fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> Error {
     Error::Internal(anyhow::anyhow!("生成 Excel 文件失败：{e}"))
 }
 
-const EXPORT_COLUMNS: [(&str, f64); 13] = [
+const EXPORT_COLUMNS: [(&str, f64); 17] = [
     ("序号", 6.0),
     ("姓名", 10.0),
     ("性别", 6.0),
@@ -33,7 +35,11 @@ const EXPORT_COLUMNS: [(&str, f64); 13] = [
     ("人员性质", 16.0),
     ("联系电话", 14.0),
     ("在岗状态", 10.0),
+    ("职级", 12.0),
     ("执法证号", 16.0),
+    ("发证机关", 20.0),
+    ("证件有效期", 12.0),
+    ("申领资格", 10.0),
 ];
 
 fn write_title(ws: &mut Worksheet, title: &str, ncols: u16) -> Result<()> {
@@ -48,9 +54,10 @@ fn write_title(ws: &mut Worksheet, title: &str, ncols: u16) -> Result<()> {
     Ok(())
 }
 
-/// The roster as the search selects it (every page), one row per officer.
-pub fn officers_xlsx(conn: &mut DbConn, scope: &Scope, search: &db::Search) -> Result<Vec<u8>> {
-    let f = super::resolve_search(conn, scope, search)?;
+/// The roster as the search selects it (every page), one row per officer. The export is in the
+/// audit log: a file of thousands of ID numbers is exactly what an auditor needs to see.
+pub fn officers_xlsx(conn: &mut DbConn, grant: &Grant, search: &db::Search) -> Result<Vec<u8>> {
+    let f = super::resolve_search(conn, grant, search)?;
     let mut wb = Workbook::new();
     // constant memory: rows stream to a temporary file instead of the heap (a 73,450-row export
     // peaked at 364 MB without it)
@@ -90,7 +97,12 @@ pub fn officers_xlsx(conn: &mut DbConn, scope: &Scope, search: &db::Search) -> R
         }
         offset += rows.len() as i64;
         for (o, unit) in rows {
-            let vals: [&str; 12] = [
+            let eligibility = o.eligibility();
+            let valid_until = o
+                .cert_valid_until
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            let vals: [&str; 16] = [
                 &o.name,
                 &o.sex,
                 &o.id_number,
@@ -102,12 +114,16 @@ pub fn officers_xlsx(conn: &mut DbConn, scope: &Scope, search: &db::Search) -> R
                 &o.employment_type,
                 &o.phone,
                 &o.status,
+                &o.grade,
                 o.cert_number.as_deref().unwrap_or(""),
+                &o.cert_issuer,
+                &valid_until,
+                eligibility.label(),
             ];
             ws.write_number_with_format(r, 0, (r - 1) as f64, &plain)
                 .map_err(xlsx_err)?;
             for (i, v) in vals.iter().enumerate() {
-                let fmt = if matches!(i, 2 | 9 | 11) {
+                let fmt = if matches!(i, 2 | 9 | 12) {
                     &text
                 } else {
                     &plain
@@ -125,11 +141,31 @@ pub fn officers_xlsx(conn: &mut DbConn, scope: &Scope, search: &db::Search) -> R
         EXPORT_COLUMNS.len() as u16 - 1,
     )
     .map_err(xlsx_err)?;
-    wb.save_to_buffer().map_err(xlsx_err)
+    let bytes = wb.save_to_buffer().map_err(xlsx_err)?;
+    let exported = r - 2;
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        rec.record(
+            conn,
+            Change::new(
+                "officer.export",
+                "export",
+                "officers.xlsx",
+                format!("导出名录库 {exported} 人"),
+            )
+            .after(&serde_json::json!({
+                "rows": exported,
+                "q": search.q, "unit_id": search.unit_id, "only_unit": search.only_unit,
+                "category": search.category, "status": search.status,
+                "employment_type": search.employment_type, "unclassified": search.unclassified,
+            })),
+        )
+    })?;
+    Ok(bytes)
 }
 
 /// A blank sheet with the recognised headers, an example row and the rules on a second sheet.
-pub fn template_xlsx() -> Result<Vec<u8>> {
+pub fn template_xlsx(grant: &Grant) -> Result<Vec<u8>> {
+    grant.require(Capability::WriteRoster)?;
     let mut wb = Workbook::new();
     let cols: Vec<Field> = Field::ALL
         .into_iter()
@@ -152,13 +188,14 @@ pub fn template_xlsx() -> Result<Vec<u8>> {
             "行政编制",
             "13804381234",
             "在岗",
+            "一级科员",
+            "",
+            "",
+            "",
         ];
         for (i, f) in cols.iter().enumerate() {
             let c = i as u16;
-            let label = if matches!(
-                f,
-                Field::Name | Field::IdNumber | Field::Unit | Field::EmploymentType
-            ) {
+            let label = if matches!(f, Field::Name | Field::IdNumber | Field::Unit) {
                 format!("{}*", f.label())
             } else {
                 f.label().to_string()
@@ -176,7 +213,7 @@ pub fn template_xlsx() -> Result<Vec<u8>> {
             )
             .map_err(xlsx_err)?;
             ws.set_column_format(c, &text).map_err(xlsx_err)?;
-            ws.write_string_with_format(2, c, example[i], &text)
+            ws.write_string_with_format(2, c, example.get(i).copied().unwrap_or(""), &text)
                 .map_err(xlsx_err)?;
         }
     }
@@ -184,14 +221,15 @@ pub fn template_xlsx() -> Result<Vec<u8>> {
         let ws = wb.add_worksheet().set_name("填表说明").map_err(xlsx_err)?;
         let notes = [
             "填表说明",
-            "1. 带 * 的列必须填写；第一行标题可以保留，表头须在前 30 行内。",
+            "1. 带 * 的列必须填写（导入时选定了单位的，所在单位可以不填）；第一行标题可以保留，表头须在前 30 行内。其他列可以没有，缺少的在导入报告中说明。",
             "2. 身份证号请填 18 位，整列设为“文本”格式，否则 Excel 会把末尾几位变成 0，且无法恢复。",
             "3. 性别、出生日期可以不填，系统按身份证号自动得出；填了则会与身份证号核对。",
             "4. 所在单位须与系统“单位管理”中的名称一致；同名单位请另加“单位代码”列。",
-            "5. 人员性质：行政编制、参照公务员法管理、事业编制、辅助人员、劳动合同、劳务派遣、临时人员。",
+            "5. 人员性质：行政编制、参照公务员法管理、事业编制、辅助人员、劳动合同、劳务派遣、临时人员；其他写法照原样保存并标为“待归类”，不填则能否申领执法证显示“待确认”。",
             "6. 在岗状态：在岗、借调、长期病休、调离、退休、辞职辞退、死亡；不填视为在岗。",
             "7. 已在名录库中的人员（身份证号相同）将被更新，空白单元格保留原有内容。",
-            "8. 示例行（张三）请删除后再导入。",
+            "8. 证件有效期可写 2028-06-01、2028.6 或 2020.02-2026.02（取截止日期）。",
+            "9. 示例行（张三）请删除后再导入。",
         ];
         ws.set_column_width(0, 100).map_err(xlsx_err)?;
         for (i, n) in notes.iter().enumerate() {

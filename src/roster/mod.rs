@@ -9,7 +9,8 @@ pub mod model;
 pub mod rules;
 pub mod sheet;
 
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Change};
+use crate::auth::{Capability, Grant};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
 use model::{Officer, OfficerFields, OfficerInput, Posting, Unit, UnitInput};
@@ -53,9 +54,19 @@ pub fn unit(conn: &mut DbConn, id: i64) -> Result<Unit> {
     db::unit(conn, id)?.ok_or_else(|| Error::not_found("单位"))
 }
 
-/// Units the scope may see, in tree order.
-pub fn units_in_scope(conn: &mut DbConn, scope: &Scope) -> Result<Vec<Unit>> {
-    Ok(match scope {
+/// A unit the caller may see; one they may not answers as a missing one does.
+pub fn visible_unit(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<Unit> {
+    grant.require(Capability::ReadRoster)?;
+    match db::unit(conn, id)? {
+        Some(u) if grant.scope().covers_unit(&u) => Ok(u),
+        _ => Err(Error::not_found("单位")),
+    }
+}
+
+/// Units the caller may see, in tree order.
+pub fn units_in_scope(conn: &mut DbConn, grant: &Grant) -> Result<Vec<Unit>> {
+    grant.require(Capability::ReadRoster)?;
+    Ok(match grant.scope() {
         Scope::All => db::all_units(conn)?,
         Scope::Subtree(path) => db::subtree(conn, path)?,
         Scope::Officer(id) => match db::officer(conn, *id)? {
@@ -83,9 +94,10 @@ fn parent_for(conn: &mut DbConn, parent_id: Option<i64>) -> Result<Option<Unit>>
     }
 }
 
-pub fn create_unit(conn: &mut DbConn, actor: &Actor, input: &UnitInput) -> Result<Unit> {
+pub fn create_unit(conn: &mut DbConn, grant: &Grant, input: &UnitInput) -> Result<Unit> {
+    grant.require(Capability::ManageUnits)?;
     let f = input.validate().map_err(Error::invalid_fields)?;
-    audit::transaction(conn, actor, |conn, rec| {
+    audit::transaction(conn, grant.actor(), |conn, rec| {
         if db::unit_by_code(conn, &f.code)?.is_some() {
             return Err(Error::conflict(
                 "code",
@@ -125,7 +137,13 @@ pub(crate) fn add_unit(
             parent,
             at: crate::db::now(),
         },
-    )?;
+    )
+    .map_err(crate::error::on_unique(
+        "units",
+        "code",
+        "code",
+        format!("单位代码 {code} 已被使用"),
+    ))?;
     rec.record(
         conn,
         Change::new(
@@ -140,181 +158,288 @@ pub(crate) fn add_unit(
 }
 
 /// Renames a unit or corrects its code or region code (not its place in the tree: see `move_unit`).
-pub fn update_unit(conn: &mut DbConn, actor: &Actor, id: i64, input: &UnitInput) -> Result<Unit> {
-    use crate::db::schema::units;
-    use diesel::prelude::*;
-    let f = input.validate().map_err(Error::invalid_fields)?;
-    audit::transaction(conn, actor, |conn, rec| {
-        let before = unit(conn, id)?;
-        if f.code != before.code && db::unit_by_code(conn, &f.code)?.is_some() {
-            return Err(Error::conflict(
-                "code",
-                format!("单位代码 {} 已被使用", f.code),
-            ));
-        }
-        diesel::update(units::table.find(id))
-            .set((
-                units::code.eq(&f.code),
-                units::name.eq(&f.name),
-                units::region_code.eq(&f.region_code),
-                units::updated_at.eq(crate::db::now()),
-            ))
-            .execute(conn)?;
-        let after = unit(conn, id)?;
-        let summary = if before.name != after.name {
-            format!("单位“{}”更名为“{}”", before.name, after.name)
-        } else {
-            format!("修改单位“{}”", after.name)
-        };
-        rec.record(
-            conn,
-            Change::new("unit.update", "unit", id, summary)
-                .before(&before)
-                .after(&after),
-        )?;
-        Ok(after)
-    })
+pub fn update_unit(conn: &mut DbConn, grant: &Grant, id: i64, input: &UnitInput) -> Result<Unit> {
+    patch_unit(
+        conn,
+        grant,
+        id,
+        &UnitPatch {
+            code: Some(input.code.clone()),
+            name: Some(input.name.clone()),
+            region_code: Some(input.region_code.clone()),
+            ..Default::default()
+        },
+    )
 }
 
 /// Puts a unit (with everything under it) under another parent, or makes it a root.
-pub fn move_unit(
+pub fn move_unit(conn: &mut DbConn, grant: &Grant, id: i64, new_parent: Option<i64>) -> Result<Unit> {
+    patch_unit(
+        conn,
+        grant,
+        id,
+        &UnitPatch {
+            parent_id: Some(new_parent),
+            ..Default::default()
+        },
+    )
+}
+
+pub fn set_unit_active(conn: &mut DbConn, grant: &Grant, id: i64, active: bool) -> Result<Unit> {
+    patch_unit(
+        conn,
+        grant,
+        id,
+        &UnitPatch {
+            active: Some(active),
+            ..Default::default()
+        },
+    )
+}
+
+/// Changes to a unit; absent fields stay as they are.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(utoipa::ToSchema)]
+pub struct UnitPatch {
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub region_code: Option<String>,
+    /// Move under another unit; `Some(None)` makes it a root.
+    #[serde(default, deserialize_with = "present")]
+    pub parent_id: Option<Option<i64>>,
+    pub active: Option<bool>,
+}
+
+/// A field that is present (even as `null`) is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<i64>>, D::Error> {
+    use serde::Deserialize;
+    Ok(Some(Option::deserialize(d)?))
+}
+
+/// Renames, re-codes, moves and (de)activates a unit in one transaction: all of it, or nothing.
+pub fn patch_unit(conn: &mut DbConn, grant: &Grant, id: i64, patch: &UnitPatch) -> Result<Unit> {
+    grant.require(Capability::ManageUnits)?;
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        let mut u = unit(conn, id)?;
+        if patch.code.is_some() || patch.name.is_some() || patch.region_code.is_some() {
+            let input = UnitInput {
+                code: patch.code.clone().unwrap_or(u.code.clone()),
+                name: patch.name.clone().unwrap_or(u.name.clone()),
+                region_code: patch.region_code.clone().unwrap_or(u.region_code.clone()),
+                parent_id: u.parent_id,
+            };
+            let f = input.validate().map_err(Error::invalid_fields)?;
+            u = rename_unit(conn, rec, u, &f)?;
+        }
+        if let Some(parent) = patch.parent_id
+            && parent != u.parent_id
+        {
+            u = relocate_unit(conn, rec, u, parent)?;
+        }
+        if let Some(active) = patch.active {
+            u = activate_unit(conn, rec, u, active)?;
+        }
+        Ok(u)
+    })
+}
+
+fn rename_unit(
     conn: &mut DbConn,
-    actor: &Actor,
-    id: i64,
+    rec: &mut audit::Recorder,
+    before: Unit,
+    f: &model::UnitFields,
+) -> Result<Unit> {
+    use crate::db::schema::units;
+    use diesel::prelude::*;
+    if f.code == before.code && f.name == before.name && f.region_code == before.region_code {
+        return Ok(before);
+    }
+    let taken = || Error::conflict("code", format!("单位代码 {} 已被使用", f.code));
+    if f.code != before.code && db::unit_by_code(conn, &f.code)?.is_some() {
+        return Err(taken());
+    }
+    diesel::update(units::table.find(before.id))
+        .set((
+            units::code.eq(&f.code),
+            units::name.eq(&f.name),
+            units::region_code.eq(&f.region_code),
+            units::updated_at.eq(crate::db::now()),
+        ))
+        .execute(conn)
+        .map_err(|e| {
+            if crate::error::is_unique_violation(&e, "units", "code") {
+                taken()
+            } else {
+                e.into()
+            }
+        })?;
+    let after = unit(conn, before.id)?;
+    let summary = if before.name != after.name {
+        format!("单位“{}”更名为“{}”", before.name, after.name)
+    } else {
+        format!("修改单位“{}”", after.name)
+    };
+    rec.record(
+        conn,
+        Change::new("unit.update", "unit", before.id, summary)
+            .before(&before)
+            .after(&after),
+    )?;
+    Ok(after)
+}
+
+fn relocate_unit(
+    conn: &mut DbConn,
+    rec: &mut audit::Recorder,
+    before: Unit,
     new_parent: Option<i64>,
 ) -> Result<Unit> {
     use crate::db::schema::units;
     use diesel::prelude::*;
-    audit::transaction(conn, actor, |conn, rec| {
-        let before = unit(conn, id)?;
-        let parent = parent_for(conn, new_parent)?;
-        if let Some(p) = &parent
-            && p.path.starts_with(&before.path)
-        {
-            return Err(Error::invalid(
-                "parent_id",
-                "不能把单位移到它自己或它的下级单位之下",
-            ));
-        }
-        let new_path = format!(
-            "{}{id}/",
-            parent.as_ref().map(|p| p.path.as_str()).unwrap_or("/")
-        );
-        let now = crate::db::now();
-        for u in db::subtree(conn, &before.path)? {
-            let path = format!("{new_path}{}", &u.path[before.path.len()..]);
-            diesel::update(units::table.find(u.id))
-                .set(units::path.eq(path))
-                .execute(conn)?;
-        }
-        diesel::update(units::table.find(id))
-            .set((units::parent_id.eq(new_parent), units::updated_at.eq(now)))
+    let id = before.id;
+    let parent = parent_for(conn, new_parent)?;
+    if let Some(p) = &parent
+        && p.path.starts_with(&before.path)
+    {
+        return Err(Error::invalid(
+            "parent_id",
+            "不能把单位移到它自己或它的下级单位之下",
+        ));
+    }
+    let new_path = format!(
+        "{}{id}/",
+        parent.as_ref().map(|p| p.path.as_str()).unwrap_or("/")
+    );
+    let now = crate::db::now();
+    for u in db::subtree(conn, &before.path)? {
+        let path = format!("{new_path}{}", &u.path[before.path.len()..]);
+        diesel::update(units::table.find(u.id))
+            .set(units::path.eq(path))
             .execute(conn)?;
-        let after = unit(conn, id)?;
-        let summary = format!(
-            "单位“{}”调整到“{}”之下",
-            after.name,
-            parent
-                .as_ref()
-                .map(|p| p.name.as_str())
-                .unwrap_or("（顶级）")
-        );
-        rec.record(
-            conn,
-            Change::new("unit.move", "unit", id, summary)
-                .before(&before)
-                .after(&after),
-        )?;
-        Ok(after)
-    })
+    }
+    diesel::update(units::table.find(id))
+        .set((units::parent_id.eq(new_parent), units::updated_at.eq(now)))
+        .execute(conn)?;
+    let after = unit(conn, id)?;
+    let summary = format!(
+        "单位“{}”调整到“{}”之下",
+        after.name,
+        parent
+            .as_ref()
+            .map(|p| p.name.as_str())
+            .unwrap_or("（顶级）")
+    );
+    rec.record(
+        conn,
+        Change::new("unit.move", "unit", id, summary)
+            .before(&before)
+            .after(&after),
+    )?;
+    Ok(after)
 }
 
-pub fn set_unit_active(conn: &mut DbConn, actor: &Actor, id: i64, active: bool) -> Result<Unit> {
+fn activate_unit(
+    conn: &mut DbConn,
+    rec: &mut audit::Recorder,
+    before: Unit,
+    active: bool,
+) -> Result<Unit> {
     use crate::db::schema::units;
     use diesel::prelude::*;
-    audit::transaction(conn, actor, |conn, rec| {
-        let before = unit(conn, id)?;
-        if before.active == active {
-            return Ok(before);
+    let id = before.id;
+    if before.active == active {
+        return Ok(before);
+    }
+    if !active {
+        let active_children = db::subtree(conn, &before.path)?
+            .iter()
+            .filter(|u| u.id != id && u.active)
+            .count();
+        if active_children > 0 {
+            return Err(Error::Conflict {
+                message: format!(
+                    "“{}”下还有 {active_children} 个启用的下级单位，请先停用或调整它们",
+                    before.name
+                ),
+                fields: Default::default(),
+            });
         }
-        if !active {
-            let active_children = db::subtree(conn, &before.path)?
-                .iter()
-                .filter(|u| u.id != id && u.active)
-                .count();
-            if active_children > 0 {
-                return Err(Error::Conflict {
-                    message: format!(
-                        "“{}”下还有 {active_children} 个启用的下级单位，请先停用或调整它们",
-                        before.name
-                    ),
-                    fields: Default::default(),
-                });
-            }
-            let serving = db::count_serving_in_unit(conn, id, &["在岗", "借调", "长期病休"])?;
-            if serving > 0 {
-                return Err(Error::Conflict {
-                    message: format!(
-                        "“{}”还有 {serving} 名在岗人员，请先把他们调到其他单位",
-                        before.name
-                    ),
-                    fields: Default::default(),
-                });
-            }
-        } else if let Some(pid) = before.parent_id {
-            let parent = unit(conn, pid)?;
-            if !parent.active {
-                return Err(Error::invalid(
-                    "active",
-                    format!("上级单位“{}”已停用，请先启用它", parent.name),
-                ));
-            }
+        let serving = db::count_serving_in_unit(conn, id)?;
+        if serving > 0 {
+            return Err(Error::Conflict {
+                message: format!(
+                    "“{}”还有 {serving} 名在岗人员，请先把他们调到其他单位",
+                    before.name
+                ),
+                fields: Default::default(),
+            });
         }
-        diesel::update(units::table.find(id))
-            .set((
-                units::active.eq(active),
-                units::updated_at.eq(crate::db::now()),
-            ))
-            .execute(conn)?;
-        let after = unit(conn, id)?;
-        let (action, verb) = if active {
-            ("unit.activate", "启用")
-        } else {
-            ("unit.deactivate", "停用")
-        };
-        rec.record(
-            conn,
-            Change::new(action, "unit", id, format!("{verb}单位“{}”", after.name))
-                .before(&before)
-                .after(&after),
-        )?;
-        Ok(after)
-    })
+    } else if let Some(pid) = before.parent_id {
+        let parent = unit(conn, pid)?;
+        if !parent.active {
+            return Err(Error::invalid(
+                "active",
+                format!("上级单位“{}”已停用，请先启用它", parent.name),
+            ));
+        }
+    }
+    diesel::update(units::table.find(id))
+        .set((
+            units::active.eq(active),
+            units::updated_at.eq(crate::db::now()),
+        ))
+        .execute(conn)?;
+    let after = unit(conn, id)?;
+    let (action, verb) = if active {
+        ("unit.activate", "启用")
+    } else {
+        ("unit.deactivate", "停用")
+    };
+    rec.record(
+        conn,
+        Change::new(action, "unit", id, format!("{verb}单位“{}”", after.name))
+            .before(&before)
+            .after(&after),
+    )?;
+    Ok(after)
 }
 
 // ------------------------------------------------------------------ officers
 
-/// An officer with the name of their unit.
+/// An officer with the name of their unit and what the roster can tell of their eligibility.
 #[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema)]
 pub struct OfficerView {
     #[serde(flatten)]
     pub officer: Officer,
     pub unit_name: String,
+    /// True only when established staff in a serving status (`eligibility` says why not).
     pub may_hold_certificate: bool,
+    pub eligibility: rules::Eligibility,
+    /// 可申领 / 不可申领 / 待确认
+    pub eligibility_label: &'static str,
 }
 
 impl OfficerView {
-    fn new(officer: Officer, unit_name: String) -> Self {
-        let may_hold_certificate = officer.may_hold_certificate();
+    pub fn new(officer: Officer, unit_name: String) -> Self {
+        let eligibility = officer.eligibility();
         OfficerView {
+            may_hold_certificate: eligibility == rules::Eligibility::Eligible,
+            eligibility_label: eligibility.label(),
+            eligibility,
             officer,
             unit_name,
-            may_hold_certificate,
         }
     }
 }
 
-pub fn officer(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(Officer, Unit)> {
+/// One officer the caller may see (a record out of scope answers as a missing one does).
+pub fn officer(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<(Officer, Unit)> {
+    grant.require(Capability::ReadRoster)?;
+    officer_in(conn, grant.scope(), id)
+}
+
+fn officer_in(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(Officer, Unit)> {
     let o = db::officer(conn, id)?.ok_or_else(|| Error::not_found("人员"))?;
     let u = unit(conn, o.unit_id)?;
     if !scope.covers_officer(&o, &u) {
@@ -324,40 +449,55 @@ pub fn officer(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(Officer, Un
     Ok((o, u))
 }
 
+/// The unit a caller may put people in. A unit that doesn't exist and one outside the caller's
+/// scope get the same answer, so unit ids can't be probed.
 fn writable_unit(conn: &mut DbConn, scope: &Scope, unit_id: i64) -> Result<Unit> {
-    let u = db::unit(conn, unit_id)?.ok_or_else(|| Error::invalid("unit_id", "所选单位不存在"))?;
-    if !scope.covers_unit(&u) {
-        return Err(Error::invalid(
-            "unit_id",
-            format!("您无权管理“{}”的人员", u.name),
-        ));
-    }
+    let u = db::unit(conn, unit_id)?
+        .filter(|u| scope.covers_unit(u))
+        .ok_or_else(|| Error::invalid("unit_id", "所选单位不存在或不在您的管理范围内"))?;
     if !u.active {
         return Err(Error::invalid("unit_id", format!("单位“{}”已停用", u.name)));
     }
     Ok(u)
 }
 
-pub fn create_officer(
-    conn: &mut DbConn,
-    actor: &Actor,
-    scope: &Scope,
-    input: &OfficerInput,
-) -> Result<Officer> {
+/// The conflict for an ID number already in the roster. Only someone who may see that person
+/// is told who it is; anyone else learns only that the number is taken.
+fn id_taken(conn: &mut DbConn, scope: &Scope, existing: &Officer) -> Result<Error> {
+    let visible = unit(conn, existing.unit_id).is_ok_and(|u| scope.covers_officer(existing, &u));
+    Ok(if visible {
+        Error::conflict(
+            "id_number",
+            format!(
+                "身份证号 {} 已在名录库中（{}），请直接修改该人员",
+                existing.id_number, existing.name
+            ),
+        )
+    } else {
+        Error::conflict(
+            "id_number",
+            "该身份证号已登记在您管理范围以外的单位，如需调入请联系司法局管理员",
+        )
+    })
+}
+
+/// A unique violation on the ID number that slipped past the check (a writer outside the
+/// audited path): said without naming anyone.
+fn id_number_unique() -> impl FnOnce(diesel::result::Error) -> Error {
+    crate::error::on_unique("officers", "id_number", "id_number", "该身份证号已在名录库中")
+}
+
+pub fn create_officer(conn: &mut DbConn, grant: &Grant, input: &OfficerInput) -> Result<Officer> {
+    grant.require(Capability::WriteRoster)?;
+    let scope = grant.scope();
     let f = input.validate().map_err(Error::invalid_fields)?;
-    audit::transaction(conn, actor, |conn, rec| {
+    audit::transaction(conn, grant.actor(), |conn, rec| {
         let unit = writable_unit(conn, scope, f.unit_id)?;
         if let Some(existing) = db::officer_by_id_number(conn, &f.id_number)? {
-            return Err(Error::conflict(
-                "id_number",
-                format!(
-                    "身份证号 {} 已在名录库中（{}），请直接修改该人员",
-                    f.id_number, existing.name
-                ),
-            ));
+            return Err(id_taken(conn, scope, &existing)?);
         }
         let now = crate::db::now();
-        let id = db::insert_officer(conn, &f, now)?;
+        let id = db::insert_officer(conn, &f, now).map_err(id_number_unique())?;
         db::open_postings(conn, &[(id, unit.id, f.post.clone())], now)?;
         let o = db::officer(conn, id)?.ok_or_else(|| Error::not_found("人员"))?;
         rec.record(
@@ -374,22 +514,52 @@ pub fn create_officer(
     })
 }
 
-/// Changes an officer's record. A change of unit is a transfer: the posting history keeps it.
+/// Replaces an officer's record with `input`. A change of unit is a transfer: the posting
+/// history keeps it.
 pub fn update_officer(
     conn: &mut DbConn,
-    actor: &Actor,
-    scope: &Scope,
+    grant: &Grant,
     id: i64,
     input: &OfficerInput,
 ) -> Result<Officer> {
-    let f = input.validate().map_err(Error::invalid_fields)?;
-    audit::transaction(conn, actor, |conn, rec| {
-        let (before, _) = officer(conn, scope, id)?;
-        if matches!(scope, Scope::Officer(_)) {
-            return Err(Error::Forbidden(
-                "人员本人不能修改名录信息，请联系所在单位联络员".into(),
-            ));
+    let input = input.clone();
+    patch_officer_with(conn, grant, id, move |_| Ok(input))
+}
+
+/// Changes the fields present in `patch` (JSON names of `OfficerInput`), merged onto the
+/// record as it is inside the write transaction, so concurrent edits don't lose each other.
+pub fn patch_officer(
+    conn: &mut DbConn,
+    grant: &Grant,
+    id: i64,
+    patch: serde_json::Map<String, serde_json::Value>,
+) -> Result<Officer> {
+    patch_officer_with(conn, grant, id, move |current| {
+        let mut merged = serde_json::to_value(OfficerInput::from_officer(current))
+            .map_err(|e| Error::Internal(e.into()))?;
+        for (k, v) in patch {
+            if merged.get(&k).is_none() {
+                return Err(Error::invalid(&k, format!("没有“{}”这个字段", k.chars().take(40).collect::<String>())));
+            }
+            merged[k] = v;
         }
+        serde_json::from_value(merged).map_err(|e| Error::BadRequest(format!("字段类型有误：{e}")))
+    })
+}
+
+fn patch_officer_with(
+    conn: &mut DbConn,
+    grant: &Grant,
+    id: i64,
+    input_of: impl FnOnce(&Officer) -> Result<OfficerInput>,
+) -> Result<Officer> {
+    grant.require(Capability::WriteRoster)?;
+    let scope = grant.scope();
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        let (before, _) = officer_in(conn, scope, id)?;
+        let f = input_of(&before)?
+            .validate()
+            .map_err(Error::invalid_fields)?;
         apply_update(conn, rec, scope, &before, &f)?;
         db::officer(conn, id)?.ok_or_else(|| Error::not_found("人员"))
     })
@@ -410,10 +580,7 @@ fn apply_update(
     if f.id_number != old.id_number
         && let Some(other) = db::officer_by_id_number(conn, &f.id_number)?
     {
-        return Err(Error::conflict(
-            "id_number",
-            format!("身份证号 {} 已属于“{}”", f.id_number, other.name),
-        ));
+        return Err(id_taken(conn, scope, &other)?);
     }
     let now = crate::db::now();
     if f.unit_id != old.unit_id {
@@ -432,7 +599,7 @@ fn apply_update(
             .after(&serde_json::json!({"unit_id": to.id, "unit": to.name})),
         )?;
     }
-    db::update_officer(conn, before.id, f, now)?;
+    db::update_officer(conn, before.id, f, now).map_err(id_number_unique())?;
     let changed = f.changed_fields(&old).join("、");
     rec.record(
         conn,
@@ -451,12 +618,12 @@ fn apply_update(
 /// Stores a JPEG or PNG photo for the card printer.
 pub fn set_photo(
     conn: &mut DbConn,
-    actor: &Actor,
-    scope: &Scope,
+    grant: &Grant,
     id: i64,
     bytes: &[u8],
     max_bytes: usize,
 ) -> Result<()> {
+    grant.require(Capability::WriteRoster)?;
     if bytes.len() > max_bytes {
         return Err(Error::TooLarge(format!(
             "照片不能超过 {} KB",
@@ -482,11 +649,8 @@ pub fn set_photo(
     if size.width > 6000 || size.height > 6000 {
         return Err(Error::invalid("photo", "照片尺寸过大（超过 6000 像素）"));
     }
-    audit::transaction(conn, actor, |conn, rec| {
-        let (o, _) = officer(conn, scope, id)?;
-        if matches!(scope, Scope::Officer(_)) {
-            return Err(Error::Forbidden("照片由所在单位联络员上传".into()));
-        }
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        let (o, _) = officer_in(conn, grant.scope(), id)?;
         db::save_photo(
             conn,
             id,
@@ -508,29 +672,61 @@ pub fn set_photo(
     })
 }
 
-pub fn photo(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<(String, Vec<u8>)> {
-    officer(conn, scope, id)?;
+pub fn photo(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<(String, Vec<u8>)> {
+    officer(conn, grant, id)?;
     db::photo(conn, id)?.ok_or_else(|| Error::not_found("照片"))
 }
 
-/// Postings with their unit names, and the audit entries about the officer.
-pub type History = (Vec<(Posting, String)>, Vec<audit::db::Entry>);
+/// One change in an officer's history as the caller may see it: what changed and when. Who
+/// did it and from where only for those who may read the audit log.
+#[derive(Debug, Clone, Serialize)]
+#[derive(utoipa::ToSchema)]
+pub struct HistoryEntry {
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
+    pub at: chrono::NaiveDateTime,
+    pub action: String,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<serde_json::Value>,
+}
 
-/// One officer's postings (newest first) and the audit entries about them (newest first).
-pub fn history(conn: &mut DbConn, scope: &Scope, id: i64) -> Result<History> {
-    officer(conn, scope, id)?;
+/// Postings with their unit names, and the changes to the officer.
+pub type History = (Vec<(Posting, String)>, Vec<HistoryEntry>);
+
+/// One officer's postings (newest first) and the changes to them (newest first).
+pub fn history(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<History> {
+    officer(conn, grant, id)?;
     let postings = db::postings(conn, id)?;
     let filter = audit::db::Filter {
         entity_type: Some("officer".into()),
         entity_id: Some(id.to_string()),
         ..Default::default()
     };
-    let changes = audit::db::list(conn, &filter, 200)?;
+    let full = grant.allows(Capability::ReadAudit);
+    let changes = audit::db::list(conn, &filter, 200)?
+        .into_iter()
+        .map(|e| HistoryEntry {
+            at: e.at,
+            action: e.action,
+            summary: e.summary,
+            actor: full.then_some(e.actor),
+            ip: full.then_some(e.ip),
+            before: full.then(|| e.before_json.and_then(|j| serde_json::from_str(&j).ok())).flatten(),
+            after: full.then(|| e.after_json.and_then(|j| serde_json::from_str(&j).ok())).flatten(),
+        })
+        .collect();
     Ok((postings, changes))
 }
 
 /// A page of the roster.
 #[derive(Debug, Serialize)]
+#[derive(utoipa::ToSchema)]
 pub struct Page {
     pub total: i64,
     pub page: i64,
@@ -539,11 +735,17 @@ pub struct Page {
     pub items: Vec<OfficerView>,
 }
 
+/// The largest page number and page size a search accepts.
+pub const MAX_PAGE: i64 = 100_000;
+pub const MAX_PER_PAGE: i64 = 200;
+
 pub fn resolve_search(
     conn: &mut DbConn,
-    scope: &Scope,
+    grant: &Grant,
     s: &db::Search,
 ) -> Result<db::SearchFilter> {
+    grant.require(Capability::ReadRoster)?;
+    let scope = grant.scope();
     let q = rules::clean_text(&rules::to_half_width(&s.q));
     let by_id = q.chars().next().is_some_and(|c| c.is_ascii_digit());
     let mut f = db::SearchFilter {
@@ -556,6 +758,7 @@ pub fn resolve_search(
         category: Some(s.category.trim().to_string()).filter(|c| !c.is_empty()),
         status: Some(s.status.trim().to_string()).filter(|c| !c.is_empty()),
         employment_type: Some(s.employment_type.trim().to_string()).filter(|c| !c.is_empty()),
+        unclassified: s.unclassified,
     };
     if by_id {
         f.id_prefix = range(&q.to_ascii_uppercase().replace(' ', ""));
@@ -563,7 +766,7 @@ pub fn resolve_search(
         f.name_range = range(&rules::normalize_name(&q).unwrap_or(q));
     }
     if let Some(unit_id) = s.unit_id {
-        let u = unit(conn, unit_id)?;
+        let u = visible_unit(conn, grant, unit_id)?;
         if s.only_unit {
             f.only_unit = Some(u.id);
         } else {
@@ -579,10 +782,19 @@ pub fn resolve_search(
     Ok(f)
 }
 
-pub fn search(conn: &mut DbConn, scope: &Scope, s: &db::Search) -> Result<Page> {
-    let per_page = s.per_page.unwrap_or(50).clamp(1, 200);
-    let page = s.page.unwrap_or(1).max(1);
-    let f = resolve_search(conn, scope, s)?;
+pub fn search(conn: &mut DbConn, grant: &Grant, s: &db::Search) -> Result<Page> {
+    let per_page = s.per_page.unwrap_or(50);
+    let page = s.page.unwrap_or(1);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(Error::invalid(
+            "per_page",
+            format!("每页条数应为 1 至 {MAX_PER_PAGE}"),
+        ));
+    }
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(Error::invalid("page", format!("页码应为 1 至 {MAX_PAGE}")));
+    }
+    let f = resolve_search(conn, grant, s)?;
     let total = db::count(conn, &f)?;
     let rows = db::page(
         conn,

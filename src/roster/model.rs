@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(utoipa::ToSchema)]
 #[diesel(table_name = units)]
 pub struct Unit {
     pub id: i64,
@@ -17,7 +18,9 @@ pub struct Unit {
     pub parent_id: Option<i64>,
     pub path: String,
     pub active: bool,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub updated_at: NaiveDateTime,
 }
 
@@ -29,6 +32,7 @@ impl Unit {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(utoipa::ToSchema)]
 #[diesel(table_name = officers)]
 pub struct Officer {
     pub id: i64,
@@ -45,14 +49,29 @@ pub struct Officer {
     pub status: String,
     pub cert_number: Option<String>,
     pub has_photo: bool,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub updated_at: NaiveDateTime,
+    /// 职级, as written.
+    pub grade: String,
+    /// 发证机关 of the certificate the roster knows of (until the certificate register takes over).
+    pub cert_issuer: String,
+    pub cert_valid_until: Option<NaiveDate>,
 }
 
 impl Officer {
-    pub fn may_hold_certificate(&self) -> bool {
-        rules::employment_may_hold_certificate(&self.employment_type)
-            && rules::status_is_serving(&self.status)
+    pub fn eligibility(&self) -> rules::Eligibility {
+        rules::certificate_eligibility(&self.employment_type, &self.status)
+    }
+
+    /// "未填写" for an empty value, for pages.
+    pub fn shown(value: &str) -> &str {
+        if value.trim().is_empty() {
+            "未填写"
+        } else {
+            value
+        }
     }
 }
 
@@ -69,6 +88,7 @@ pub struct Posting {
 
 /// An officer as the user typed it (form, API or sheet row): every field a string.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(default)]
 pub struct OfficerInput {
     pub name: String,
@@ -82,11 +102,15 @@ pub struct OfficerInput {
     pub employment_type: String,
     pub phone: String,
     pub status: String,
+    pub grade: String,
+    pub cert_number: String,
+    pub cert_issuer: String,
+    pub cert_valid_until: String,
 }
 
 /// The checked fields of an officer, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, AsChangeset, Insertable)]
-#[diesel(table_name = officers)]
+#[diesel(table_name = officers, treat_none_as_null = true)]
 pub struct OfficerFields {
     pub name: String,
     pub sex: String,
@@ -99,6 +123,10 @@ pub struct OfficerFields {
     pub employment_type: String,
     pub phone: String,
     pub status: String,
+    pub grade: String,
+    pub cert_number: Option<String>,
+    pub cert_issuer: String,
+    pub cert_valid_until: Option<NaiveDate>,
 }
 
 impl OfficerFields {
@@ -115,13 +143,47 @@ impl OfficerFields {
             employment_type: o.employment_type.clone(),
             phone: o.phone.clone(),
             status: o.status.clone(),
+            grade: o.grade.clone(),
+            cert_number: o.cert_number.clone(),
+            cert_issuer: o.cert_issuer.clone(),
+            cert_valid_until: o.cert_valid_until,
         }
+    }
+
+    /// Values kept as written that still need classifying: (field, what to do).
+    pub fn flags(&self) -> Vec<(&'static str, String)> {
+        use rules::{Classified, EmploymentType, OfficerStatus};
+        let mut v = Vec::new();
+        match Classified::<EmploymentType>::of(&self.employment_type) {
+            Classified::Missing => v.push((
+                "employment_type",
+                "人员性质未填写：显示为“未填写”，能否申领执法证为“待确认”".to_string(),
+            )),
+            Classified::Unknown(x) => v.push((
+                "employment_type",
+                format!(
+                    "人员性质“{x}”不在标准分类中（{}），已照原样保存，待归类",
+                    EmploymentType::labels().join("、")
+                ),
+            )),
+            Classified::Known(_) => {}
+        }
+        if let Classified::Unknown(x) = Classified::<OfficerStatus>::of(&self.status) {
+            v.push((
+                "status",
+                format!(
+                    "在岗状态“{x}”不在标准分类中（{}），已照原样保存，待归类",
+                    OfficerStatus::labels().join("、")
+                ),
+            ));
+        }
+        v
     }
 
     /// The Chinese names of the fields that differ, for previews and history.
     pub fn changed_fields(&self, other: &OfficerFields) -> Vec<&'static str> {
         let mut v = Vec::new();
-        let pairs: [(&'static str, bool); 11] = [
+        let pairs: [(&'static str, bool); 15] = [
             ("姓名", self.name != other.name),
             ("性别", self.sex != other.sex),
             ("身份证号", self.id_number != other.id_number),
@@ -133,6 +195,10 @@ impl OfficerFields {
             ("人员性质", self.employment_type != other.employment_type),
             ("联系电话", self.phone != other.phone),
             ("在岗状态", self.status != other.status),
+            ("职级", self.grade != other.grade),
+            ("执法证号", self.cert_number != other.cert_number),
+            ("发证机关", self.cert_issuer != other.cert_issuer),
+            ("证件有效期", self.cert_valid_until != other.cert_valid_until),
         ];
         for (label, differs) in pairs {
             if differs {
@@ -261,24 +327,49 @@ impl OfficerInput {
         let region = rules::clean_field("执法区域", &self.region, 100)
             .map_err(|e| errors.insert("region".into(), e))
             .ok();
-        let employment = if self.employment_type.trim().is_empty() {
-            errors.insert(
-                "employment_type".into(),
-                "请填写人员性质（如 行政编制、参照公务员法管理、辅助人员）".into(),
-            );
-            None
+        // vocabularies: a known value is stored as its label; an unknown one as written (flagged
+        // for classification by `OfficerFields::flags`); an empty employment type stays empty
+        let employment = rules::clean_field("人员性质", &self.employment_type, 50)
+            .map(|v| match rules::EmploymentType::parse(&v) {
+                Some(e) => e.label().to_string(),
+                None => v,
+            })
+            .map_err(|e| errors.insert("employment_type".into(), e))
+            .ok();
+        let status = rules::clean_field("在岗状态", &self.status, 50)
+            .map(|v| match rules::OfficerStatus::parse(&v) {
+                Some(s) => s.label().to_string(),
+                None if v.is_empty() => rules::OfficerStatus::Serving.label().to_string(),
+                None => v,
+            })
+            .map_err(|e| errors.insert("status".into(), e))
+            .ok();
+        let grade = rules::clean_field("职级", &self.grade, 50)
+            .map_err(|e| errors.insert("grade".into(), e))
+            .ok();
+        let cert_number = rules::clean_field("执法证号", &self.cert_number, 100)
+            .map_err(|e| errors.insert("cert_number".into(), e))
+            .ok();
+        let cert_issuer = rules::clean_field("发证机关", &self.cert_issuer, 100)
+            .map_err(|e| errors.insert("cert_issuer".into(), e))
+            .ok();
+        let cert_valid_until = if self.cert_valid_until.trim().is_empty() {
+            Some(None)
         } else {
-            rules::EMPLOYMENT_TYPES
-                .parse(&self.employment_type)
-                .map_err(|e| errors.insert("employment_type".into(), e))
-                .ok()
-        };
-        let status = if self.status.trim().is_empty() {
-            Some("在岗")
-        } else {
-            rules::STATUSES
-                .parse(&self.status)
-                .map_err(|e| errors.insert("status".into(), e))
+            parse_validity(&self.cert_valid_until)
+                .map(Some)
+                .ok_or_else(|| {
+                    errors.insert(
+                        "cert_valid_until".into(),
+                        format!(
+                            "证件有效期“{}”无法识别（应如 2028-06-01、2028.6 或 2020.02-2026.02）",
+                            rules::clean_text(&self.cert_valid_until)
+                                .chars()
+                                .take(40)
+                                .collect::<String>()
+                        ),
+                    )
+                })
                 .ok()
         };
         let phone = rules::normalize_phone(&self.phone)
@@ -297,9 +388,13 @@ impl OfficerInput {
             post: post.expect("no errors"),
             category: category.expect("no errors"),
             region: region.expect("no errors"),
-            employment_type: employment.expect("no errors").to_string(),
+            employment_type: employment.expect("no errors"),
             phone: phone.expect("no errors"),
-            status: status.expect("no errors").to_string(),
+            status: status.expect("no errors"),
+            grade: grade.expect("no errors"),
+            cert_number: Some(cert_number.expect("no errors")).filter(|c| !c.is_empty()),
+            cert_issuer: cert_issuer.expect("no errors"),
+            cert_valid_until: cert_valid_until.expect("no errors"),
         })
     }
 
@@ -316,8 +411,61 @@ impl OfficerInput {
             employment_type: o.employment_type.clone(),
             phone: o.phone.clone(),
             status: o.status.clone(),
+            grade: o.grade.clone(),
+            cert_number: o.cert_number.clone().unwrap_or_default(),
+            cert_issuer: o.cert_issuer.clone(),
+            cert_valid_until: o
+                .cert_valid_until
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
         }
     }
+}
+
+/// A certificate's validity as sheets write it: 2028-06-01, 2028.6.1, 2028年6月, 2028.6 (the
+/// month's last day), or a period "2020.02-2026.02" / "2020年2月至2026年2月" (its end).
+pub fn parse_validity(raw: &str) -> Option<NaiveDate> {
+    let s = rules::to_half_width(raw).trim().to_string();
+    // a period: the part after the separator is the end
+    let end = s
+        .rsplit(['至', '~', '—', '－'])
+        .next()
+        .filter(|e| e.len() < s.len())
+        .map(str::to_string)
+        .or_else(|| {
+            // "2020.02-2026.02": a dash between two dates (a date's own dashes come in twos)
+            let parts: Vec<&str> = s.split('-').collect();
+            match parts.len() {
+                2 => Some(parts[1].to_string()),
+                6 => Some(parts[3..].join("-")),
+                _ => None,
+            }
+        })
+        .unwrap_or(s);
+    let end = end.trim().trim_end_matches(['止', '日']).trim();
+    if let Some(d) = parse_date(end) {
+        return Some(d);
+    }
+    // year and month only: valid to the end of that month
+    let ym = end.replace(['年', '.', '/', '-'], " ").replace('月', "");
+    let parts: Vec<&str> = ym.split_whitespace().collect();
+    if !parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let (y, m): (i32, u32) = match parts.as_slice() {
+        [y, m] if y.len() == 4 && m.len() <= 2 => (y.parse().ok()?, m.parse().ok()?),
+        [ym] if ym.len() == 6 => (ym[..4].parse().ok()?, ym[4..].parse().ok()?),
+        _ => return None,
+    };
+    if !(1..=12).contains(&m) {
+        return None;
+    }
+    let first_next = if m == 12 {
+        NaiveDate::from_ymd_opt(y + 1, 1, 1)?
+    } else {
+        NaiveDate::from_ymd_opt(y, m + 1, 1)?
+    };
+    first_next.pred_opt().filter(|d| (1990..2100).contains(&chrono::Datelike::year(d)))
 }
 
 /// A unit as the user typed it.
@@ -352,9 +500,31 @@ mod tests {
         );
         assert!(check_birth("八五年", d).unwrap_err().contains("无法识别"));
     }
+
+    #[test]
+    fn validity_as_sheets_write_it() {
+        let ymd = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(parse_validity("2028-06-01"), ymd(2028, 6, 1));
+        assert_eq!(parse_validity("2028.6"), ymd(2028, 6, 30));
+        assert_eq!(parse_validity("2028年2月"), ymd(2028, 2, 29));
+        assert_eq!(parse_validity("2020.02-2026.02"), ymd(2026, 2, 28));
+        assert_eq!(parse_validity("2020-02-01-2026-02-01"), ymd(2026, 2, 1));
+        assert_eq!(parse_validity("2020年2月1日至2026年1月31日"), ymd(2026, 1, 31));
+        assert_eq!(parse_validity("长期"), None);
+        assert_eq!(parse_validity("2028.13"), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever a sheet holds in a date column, reading it never panics.
+        #[test]
+        fn validity_never_panics(s in "\\PC{0,24}") {
+            let _ = parse_validity(&s);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(utoipa::ToSchema)]
 #[serde(default)]
 pub struct UnitInput {
     pub code: String,

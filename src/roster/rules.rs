@@ -330,87 +330,210 @@ pub fn normalize_phone(raw: &str) -> Result<String, String> {
 
 // ---------------------------------------------------------------- vocabularies
 
-/// A closed vocabulary stored as its Chinese label, with the aliases real sheets use.
-pub struct Vocabulary {
-    pub field: &'static str,
-    pub values: &'static [(&'static str, &'static [&'static str])],
+/// What a vocabulary value is compared as: no spaces, half-width forms.
+fn vocab_key(raw: &str) -> String {
+    to_half_width(raw).chars().filter(|c| !is_space(*c)).collect()
 }
 
-impl Vocabulary {
-    pub fn parse(&self, raw: &str) -> Result<&'static str, String> {
-        let s: String = to_half_width(raw)
-            .chars()
-            .filter(|c| !is_space(*c))
-            .collect();
-        for (label, aliases) in self.values {
-            if s == *label || aliases.contains(&s.as_str()) {
-                return Ok(label);
+/// A vocabulary: a Rust enum stored as its Chinese label, with the aliases real sheets use, all
+/// listed in one place. Values a sheet writes that the vocabulary doesn't know are kept as
+/// written (see `Classified`), never refused.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident, $field:literal {
+        $($(#[$vmeta:meta])* $variant:ident => $label:literal [$($alias:literal),* $(,)?]),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The field's name as users see it.
+            pub const FIELD: &'static str = $field;
+
+            /// The stored and shown form.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+
+            fn aliases(self) -> &'static [&'static str] {
+                match self {
+                    $($name::$variant => &[$($alias),*]),+
+                }
+            }
+
+            /// The value named by a label or an alias (spaces and full-width forms ignored).
+            pub fn parse(raw: &str) -> Option<$name> {
+                let key = vocab_key(raw);
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.label() == key || v.aliases().contains(&key.as_str()))
+            }
+
+            pub fn labels() -> Vec<&'static str> {
+                Self::ALL.iter().map(|v| v.label()).collect()
             }
         }
-        let allowed: Vec<&str> = self.values.iter().map(|(l, _)| *l).collect();
-        Err(format!(
-            "{}“{}”无法识别，应为：{}",
-            self.field,
-            raw.trim(),
-            allowed.join("、")
-        ))
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.label())
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.label())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// 人员性质: what kind of post a person holds.
+    EmploymentType, "人员性质" {
+        Administrative => "行政编制" ["在编", "行政", "公务员", "行政编", "在编在岗", "编制内", "行政编制人员"],
+        CivilServantLike => "参照公务员法管理" [
+            "参公", "参公管理", "参照公务员管理", "参照公务员法管理事业编制", "参公事业编制",
+            "参照公务员法管理人员",
+        ],
+        Institution => "事业编制" ["事业", "事业编", "事业单位编制", "事业编制人员"],
+        Auxiliary => "辅助人员" ["辅助", "协管员", "协管", "辅警", "执法辅助人员"],
+        Contract => "劳动合同" ["合同", "合同制", "合同工", "聘用", "聘用制", "编外聘用"],
+        Dispatched => "劳务派遣" ["派遣", "劳务派遣人员"],
+        Temporary => "临时人员" ["临时", "临聘", "临时聘用", "临时工"],
     }
-    pub fn labels(&self) -> Vec<&'static str> {
-        self.values.iter().map(|(l, _)| *l).collect()
+);
+
+impl EmploymentType {
+    /// Only established staff may hold a certificate (辅助人员 and contract staff may not).
+    pub fn may_hold_certificate(self) -> bool {
+        matches!(
+            self,
+            EmploymentType::Administrative
+                | EmploymentType::CivilServantLike
+                | EmploymentType::Institution
+        )
     }
 }
 
-pub const EMPLOYMENT_TYPES: Vocabulary = Vocabulary {
-    field: "人员性质",
-    values: &[
-        (
-            "行政编制",
-            &["在编", "行政", "公务员", "行政编", "在编在岗", "编制内"],
-        ),
-        (
-            "参照公务员法管理",
-            &[
-                "参公",
-                "参公管理",
-                "参照公务员管理",
-                "参照公务员法管理事业编制",
-            ],
-        ),
-        ("事业编制", &["事业", "事业编", "事业单位编制"]),
-        (
-            "辅助人员",
-            &["辅助", "协管员", "协管", "辅警", "执法辅助人员"],
-        ),
-        (
-            "劳动合同",
-            &["合同", "合同制", "合同工", "聘用", "聘用制", "编外聘用"],
-        ),
-        ("劳务派遣", &["派遣", "劳务派遣人员"]),
-        ("临时人员", &["临时", "临聘", "临时聘用", "临时工"]),
-    ],
-};
+vocabulary!(
+    /// 在岗状态.
+    OfficerStatus, "在岗状态" {
+        Serving => "在岗" ["在职", "正常", "在编在岗"],
+        Seconded => "借调" ["借用", "挂职"],
+        SickLeave => "长期病休" ["病休", "病假"],
+        TransferredOut => "调离" ["调出", "离岗", "调走"],
+        Retired => "退休" ["已退休", "离退休"],
+        Left => "辞职辞退" ["辞职", "辞退", "离职", "开除"],
+        Deceased => "死亡" ["去世", "已故"],
+    }
+);
 
-/// Only established staff in an enforcement post may hold a certificate.
-pub fn employment_may_hold_certificate(label: &str) -> bool {
-    matches!(label, "行政编制" | "参照公务员法管理" | "事业编制")
+impl OfficerStatus {
+    pub const SERVING: [OfficerStatus; 3] = [
+        OfficerStatus::Serving,
+        OfficerStatus::Seconded,
+        OfficerStatus::SickLeave,
+    ];
+
+    /// Still on the unit's enforcement staff.
+    pub fn is_serving(self) -> bool {
+        Self::SERVING.contains(&self)
+    }
 }
 
-pub const STATUSES: Vocabulary = Vocabulary {
-    field: "在岗状态",
-    values: &[
-        ("在岗", &["在职", "正常", "在编在岗"]),
-        ("借调", &["借用", "挂职"]),
-        ("长期病休", &["病休", "病假"]),
-        ("调离", &["调出", "离岗", "调走"]),
-        ("退休", &["已退休", "离退休"]),
-        ("辞职辞退", &["辞职", "辞退", "离职", "开除"]),
-        ("死亡", &["去世", "已故"]),
-    ],
-};
+/// A stored vocabulary value: not filled in, one the vocabulary knows, or one kept as written
+/// that still needs classifying.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classified<T> {
+    Missing,
+    Known(T),
+    Unknown(String),
+}
 
-/// Statuses in which an officer is still on the unit's enforcement staff.
-pub fn status_is_serving(label: &str) -> bool {
-    matches!(label, "在岗" | "借调" | "长期病休")
+impl Classified<EmploymentType> {
+    pub fn of(stored: &str) -> Self {
+        classify(stored, EmploymentType::parse)
+    }
+}
+
+impl Classified<OfficerStatus> {
+    pub fn of(stored: &str) -> Self {
+        classify(stored, OfficerStatus::parse)
+    }
+}
+
+fn classify<T>(stored: &str, parse: fn(&str) -> Option<T>) -> Classified<T> {
+    let s = stored.trim();
+    if s.is_empty() {
+        Classified::Missing
+    } else {
+        match parse(s) {
+            Some(v) => Classified::Known(v),
+            None => Classified::Unknown(s.to_string()),
+        }
+    }
+}
+
+/// Whether a person may hold a certificate, as far as the roster can tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(utoipa::ToSchema)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum Eligibility {
+    Eligible,
+    Ineligible(String),
+    /// Something it depends on is not filled in or not classified yet: 待确认.
+    Unconfirmed(String),
+}
+
+impl Eligibility {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Eligibility::Eligible => "可申领",
+            Eligibility::Ineligible(_) => "不可申领",
+            Eligibility::Unconfirmed(_) => "待确认",
+        }
+    }
+
+    pub fn reason(&self) -> &str {
+        match self {
+            Eligibility::Eligible => "在编在岗，可申领执法证",
+            Eligibility::Ineligible(r) | Eligibility::Unconfirmed(r) => r,
+        }
+    }
+}
+
+/// Certificates go to established staff in a serving status (在编在岗).
+pub fn certificate_eligibility(employment_type: &str, status: &str) -> Eligibility {
+    let status = match Classified::<OfficerStatus>::of(status) {
+        Classified::Known(s) if !s.is_serving() => {
+            return Eligibility::Ineligible(format!("在岗状态为“{s}”，不在执法岗位"));
+        }
+        other => other,
+    };
+    match Classified::<EmploymentType>::of(employment_type) {
+        Classified::Known(e) if !e.may_hold_certificate() => Eligibility::Ineligible(format!(
+            "人员性质为“{e}”，辅助人员及合同、派遣、临时人员不能申领执法证"
+        )),
+        Classified::Missing => {
+            Eligibility::Unconfirmed("人员性质未填写，补充后才能确定能否申领执法证".into())
+        }
+        Classified::Unknown(v) => Eligibility::Unconfirmed(format!(
+            "人员性质“{v}”尚未归类（行政编制 / 参照公务员法管理 / 事业编制 / 辅助人员 …）"
+        )),
+        Classified::Known(_) => match status {
+            Classified::Unknown(v) => {
+                Eligibility::Unconfirmed(format!("在岗状态“{v}”尚未归类"))
+            }
+            _ => Eligibility::Eligible,
+        },
+    }
 }
 
 /// Free text fields (post, category, region): cleaned and bounded.
@@ -579,18 +702,39 @@ mod tests {
 
     #[test]
     fn vocabularies() {
-        assert_eq!(EMPLOYMENT_TYPES.parse("在编").unwrap(), "行政编制");
         assert_eq!(
-            EMPLOYMENT_TYPES.parse(" 参 公 ").unwrap(),
-            "参照公务员法管理"
+            EmploymentType::parse("在编"),
+            Some(EmploymentType::Administrative)
         );
-        assert!(
-            EMPLOYMENT_TYPES
-                .parse("外包")
-                .unwrap_err()
-                .contains("人员性质")
+        assert_eq!(
+            EmploymentType::parse(" 参 公 "),
+            Some(EmploymentType::CivilServantLike)
         );
-        assert_eq!(STATUSES.parse("退休").unwrap(), "退休");
+        assert_eq!(EmploymentType::parse("外包"), None);
+        assert_eq!(OfficerStatus::parse("退休"), Some(OfficerStatus::Retired));
+        assert_eq!(
+            Classified::<EmploymentType>::of("受委托组织事业编制"),
+            Classified::Unknown("受委托组织事业编制".into())
+        );
+    }
+
+    #[test]
+    fn eligibility_says_what_it_waits_for() {
+        assert_eq!(
+            certificate_eligibility("行政编制", "在岗"),
+            Eligibility::Eligible
+        );
+        assert_eq!(certificate_eligibility("", "在岗").label(), "待确认");
+        assert_eq!(
+            certificate_eligibility("受委托组织事业编制", "在岗").label(),
+            "待确认"
+        );
+        assert_eq!(certificate_eligibility("辅警", "在岗").label(), "不可申领");
+        assert_eq!(certificate_eligibility("", "退休").label(), "不可申领");
+        assert_eq!(
+            certificate_eligibility("事业编制", "待岗培训").label(),
+            "待确认"
+        );
     }
 
     proptest! {

@@ -24,6 +24,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub policy: Policy,
     pub login_limiter: Arc<LoginLimiter>,
+    /// The bureau's signing keys (audit checkpoints).
+    pub keyring: Arc<crate::signing::Keyring>,
 }
 
 /// Failed logins per client address: the per-account lock-out stops guessing one account's
@@ -57,8 +59,12 @@ impl LoginLimiter {
         };
         let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
         match blocked.get(&ip) {
-            Some(until) if *until > std::time::Instant::now() => Err(Error::TooManyRequests(
-                "登录失败次数过多，请稍后再试".into(),
+            Some(until) if *until > std::time::Instant::now() => Err(Error::too_many(
+                "登录失败次数过多，请稍后再试",
+                until
+                    .saturating_duration_since(std::time::Instant::now())
+                    .as_secs()
+                    + 1,
             )),
             Some(_) => {
                 blocked.remove(&ip);
@@ -108,6 +114,15 @@ impl AppState {
         })
         .await
         .map_err(|e| Error::Internal(anyhow::anyhow!("后台任务失败：{e}")))?
+    }
+
+    /// The audit log's whole check: the chain, its signed checkpoints, this machine's witness
+    /// file and the append-only triggers.
+    pub async fn verify_audit(&self) -> Result<crate::audit::Verification> {
+        let keyring = self.keyring.clone();
+        let witness = self.config.audit_witness_file();
+        self.db(move |c| crate::audit::verify(c, &keyring, Some(&witness)))
+            .await
     }
 }
 
@@ -232,6 +247,52 @@ impl FromRequest for PageUser {
                 return Err(PageError(Error::Unauthenticated));
             }
             Ok(PageUser(p))
+        })
+    }
+}
+
+/// A browser form from the signed-in user, its CSRF token (the `csrf` field) checked before
+/// the handler runs: `PageForm(p, form): PageForm<T>`. A missing or wrong token is 403, a
+/// body that isn't the form is 400 — always as a page.
+pub struct PageForm<T>(pub Principal, pub T);
+
+/// The most a plain form may carry (file uploads are multipart, read elsewhere).
+const MAX_FORM_BYTES: usize = 1024 * 1024;
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for PageForm<T> {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, std::result::Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            let p = principal(req).await?;
+            if p.kind != SessionKind::Browser {
+                return Err(PageError(Error::Unauthenticated));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| Error::BadRequest(format!("表单无法读取：{e}")))?;
+                if body.len() + chunk.len() > MAX_FORM_BYTES {
+                    return Err(Error::TooLarge("表单内容过大".into()).into());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            #[derive(serde::Deserialize)]
+            struct Token {
+                #[serde(default)]
+                csrf: String,
+            }
+            let token: Token = serde_urlencoded::from_bytes(&body).unwrap_or(Token {
+                csrf: String::new(),
+            });
+            p.check_csrf(&token.csrf)?;
+            let form = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| Error::BadRequest(format!("表单内容有误：{e}")))?;
+            Ok(PageForm(p, form))
         })
     }
 }

@@ -134,7 +134,7 @@ both!(
             r.body["error"]["fields"]["unit_id"]
                 .as_str()
                 .unwrap()
-                .contains("无权")
+                .contains("不在您的管理范围内")
         );
         app.post("/api/v1/officers", &liaison, json!({"name": "王五", "id_number": id("220702", "1990-03-03", 33), "unit_id": dept, "employment_type": "行政编制"}))
         .await

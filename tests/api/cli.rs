@@ -57,6 +57,19 @@ fn demo_data_import_export_and_verify() {
         out.contains("第 2 行") && out.contains("校验位错误"),
         "{out}"
     );
+    // a dry run of the same file fails the same way, and can write the sheet to send back
+    let (ok, out) = zhifa(
+        d,
+        &["import", "officers", "bad.csv", "--dry-run", "--errors", "back.xlsx"],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("校验位错误"), "{out}");
+    assert!(d.join("back.xlsx").exists());
+    let (ok, out) = zhifa(
+        d,
+        &["import", "officers", "bad.csv", "--dry-run", "--skip-invalid"],
+    );
+    assert!(ok, "{out}");
     let (ok, out) = zhifa(d, &["export", "officers", "all.xlsx"]);
     assert!(ok, "{out}");
     assert!(std::fs::metadata(d.join("all.xlsx")).unwrap().len() > 10_000);

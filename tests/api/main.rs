@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod browser;
 mod cli;
+mod hardening;
 mod imports;
 mod officers;
 mod system;

@@ -19,13 +19,28 @@ both!(every_documented_path_is_served, |app: TestApp| async move {
     )
     .await
     .expect(200);
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
     let token = app.admin().await;
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 15);
     for (path, ops) in paths {
         let concrete = path.replace("{id}", "999999");
-        for method in ops.as_object().unwrap().keys() {
+        for (method, op) in ops.as_object().unwrap() {
+            // every operation that needs a sign-in says what happens without one, and every
+            // one that touches the database says it may be busy
+            let responses = op["responses"].as_object().unwrap();
+            let public = path == "/healthz" || (path == "/api/v1/auth/token" && method == "post");
+            if !public {
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} documents 401"
+                );
+            }
+            assert!(
+                responses.contains_key("503"),
+                "{method} {path} documents 503"
+            );
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = Resp::of(
                 app.client
@@ -47,8 +62,27 @@ both!(every_documented_path_is_served, |app: TestApp| async move {
                 r.status,
                 r.body
             );
+            // and what they answer is documented
+            assert!(
+                responses.contains_key(r.status.as_str()),
+                "{method} {path} → {} is not documented",
+                r.status
+            );
         }
     }
+    // the import's refusal carries the report: its 422 is documented with it
+    let import = &doc["paths"]["/api/v1/imports/officers"]["post"]["responses"]["422"];
+    let schema = import["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    let props = &doc["components"]["schemas"][schema]["properties"];
+    assert!(
+        props["error"].is_object() && props["report"].is_object(),
+        "{import}"
+    );
 });
 
 both!(

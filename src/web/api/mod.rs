@@ -15,6 +15,7 @@ use actix_web::{
 };
 
 pub type ApiResult<T = HttpResponse> = std::result::Result<T, ApiError>;
+pub use openapi::{ErrorBody, ErrorDetail};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/openapi.json", web::get().to(openapi::document))
@@ -24,39 +25,75 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::PathConfig::default()
                         .error_handler(|_, _| ApiError(Error::not_found("资源")).into()),
                 )
-                .route("/auth/token", web::post().to(auth::create_token))
-                .route("/auth/token", web::delete().to(auth::delete_token))
-                .route("/me", web::get().to(auth::me))
-                .route("/me/password", web::post().to(auth::change_password))
-                .route("/units", web::get().to(roster::list_units))
-                .route("/units", web::post().to(roster::create_unit))
-                .route("/units/{id}", web::get().to(roster::get_unit))
-                .route("/units/{id}", web::patch().to(roster::update_unit))
-                .route("/officers", web::get().to(roster::search))
-                .route("/officers", web::post().to(roster::create_officer))
-                .route("/officers/{id}", web::get().to(roster::get_officer))
-                .route("/officers/{id}", web::patch().to(roster::update_officer))
-                .route("/officers/{id}/history", web::get().to(roster::history))
-                .route("/officers/{id}/photo", web::get().to(roster::get_photo))
-                .route("/officers/{id}/photo", web::put().to(roster::put_photo))
-                .route("/exports/officers.xlsx", web::get().to(roster::export))
-                .route("/templates/officers.xlsx", web::get().to(roster::template))
-                .route("/imports/officers", web::post().to(imports::officers))
-                .route("/users", web::get().to(users::list))
-                .route("/users", web::post().to(users::create))
-                .route(
-                    "/users/{id}/password",
-                    web::post().to(users::reset_password),
+                // one resource per path: a method it doesn't serve answers 405 with `Allow`
+                .service(
+                    web::resource("/auth/token")
+                        .post(auth::create_token)
+                        .delete(auth::delete_token),
                 )
-                .route("/users/{id}/active", web::post().to(users::set_active))
-                .route("/audit", web::get().to(audit::list))
-                .route("/audit/verify", web::get().to(audit::verify))
+                .service(web::resource("/me").get(auth::me))
+                .service(web::resource("/me/password").post(auth::change_password))
+                .service(
+                    web::resource("/units")
+                        .get(roster::list_units)
+                        .post(roster::create_unit),
+                )
+                .service(
+                    web::resource("/units/{id}")
+                        .get(roster::get_unit)
+                        .patch(roster::update_unit),
+                )
+                .service(
+                    web::resource("/officers")
+                        .get(roster::search)
+                        .post(roster::create_officer),
+                )
+                .service(
+                    web::resource("/officers/{id}")
+                        .get(roster::get_officer)
+                        .patch(roster::update_officer),
+                )
+                .service(web::resource("/officers/{id}/history").get(roster::history))
+                .service(
+                    web::resource("/officers/{id}/photo")
+                        .get(roster::get_photo)
+                        .put(roster::put_photo),
+                )
+                .service(web::resource("/exports/officers.xlsx").get(roster::export))
+                .service(web::resource("/templates/officers.xlsx").get(roster::template))
+                .service(web::resource("/imports/officers").post(imports::officers))
+                .service(web::resource("/users").get(users::list).post(users::create))
+                .service(web::resource("/users/{id}/password").post(users::reset_password))
+                .service(web::resource("/users/{id}/active").post(users::set_active))
+                .service(web::resource("/audit").get(audit::list))
+                .service(web::resource("/audit/verify").get(audit::verify))
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError(Error::NotFound("没有这个接口".into())))
                 })),
         );
 }
 
+/// Whether the service can reach its database.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`
+    status: &'static str,
+    /// The backend in use (`SQLite` or `PostgreSQL`), when reachable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database: Option<&'static str>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "system",
+    summary = "健康检查：数据库可达时 200",
+    security(()),
+    responses(
+        (status = 200, description = "正常", body = Health),
+        (status = 503, description = "数据库不可达", body = Health),
+    )
+)]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     use diesel::RunQueryDsl;
     let ok = state
@@ -68,10 +105,15 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         .await
         .is_ok();
     if ok {
-        HttpResponse::Ok()
-            .json(serde_json::json!({"status": "ok", "database": state.backend.name()}))
+        HttpResponse::Ok().json(Health {
+            status: "ok",
+            database: Some(state.backend.name()),
+        })
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable"}))
+        HttpResponse::ServiceUnavailable().json(Health {
+            status: "unavailable",
+            database: None,
+        })
     }
 }
 

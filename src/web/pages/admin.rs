@@ -1,12 +1,13 @@
 //! Accounts and the audit log.
 
+use crate::auth::Capability;
 use super::roster::local_time;
 use super::{ActiveForm, Ctx, Errors, PageResult, redirect, render, render_form};
 use crate::audit::{self, db::Entry, db::Filter};
 use crate::auth::{self, NewUser, Role, User};
 use crate::error::{Error, FieldErrors};
 use crate::roster::model::Unit;
-use crate::web::{AppState, PageUser};
+use crate::web::{PageForm, AppState, PageUser};
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
@@ -17,6 +18,7 @@ struct UsersPage {
     ctx: Ctx,
     users: Vec<User>,
     units: Vec<Unit>,
+    locked_names: std::collections::HashSet<String>,
     roles: Vec<(&'static str, &'static str)>,
     input: NewUser,
     errors: Errors,
@@ -33,7 +35,7 @@ impl UsersPage {
             .unwrap_or_default()
     }
     fn locked(&self, u: &User) -> bool {
-        u.locked_now()
+        self.locked_names.contains(&u.username.to_lowercase())
     }
 }
 
@@ -44,8 +46,15 @@ async fn users_page(
     errors: FieldErrors,
     message: Option<String>,
 ) -> PageResult {
-    let (users, units) = state
-        .db(|c| Ok((auth::users(c)?, crate::roster::db::all_units(c)?)))
+    let grant = p.grant();
+    let (users, units, locked_names) = state
+        .db(move |c| {
+            Ok((
+                auth::users(c, &grant)?,
+                crate::roster::db::all_units(c)?,
+                auth::locked_names(c)?,
+            ))
+        })
         .await?;
     let has_errors = !errors.is_empty();
     let errors = Errors(errors);
@@ -54,6 +63,7 @@ async fn users_page(
             ctx: Ctx::new(p, "users"),
             users,
             units,
+            locked_names,
             roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
             input,
             errors,
@@ -73,7 +83,7 @@ pub async fn users(
     PageUser(p): PageUser,
     q: web::Query<UsersQuery>,
 ) -> PageResult {
-    p.require_admin()?;
+    p.require(Capability::ManageUsers)?;
     users_page(
         &state,
         &p,
@@ -89,7 +99,6 @@ pub async fn users(
 
 #[derive(Deserialize)]
 pub struct NewUserForm {
-    csrf: String,
     username: String,
     display_name: String,
     password: String,
@@ -102,12 +111,10 @@ pub struct NewUserForm {
 
 pub async fn create_user(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
-    form: web::Form<NewUserForm>,
+    PageForm(p, form): PageForm<NewUserForm>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_admin()?;
-    let f = form.into_inner();
+    p.require(Capability::ManageUsers)?;
+    let f = form;
     let id_number = f.officer_id_number.clone();
     let officer_id = if id_number.trim().is_empty() {
         None
@@ -127,7 +134,7 @@ pub async fn create_user(
         unit_id: f.unit_id.trim().parse().ok(),
         officer_id,
     };
-    if !id_number.trim().is_empty() && officer_id.is_none() && input.role == "officer" {
+    if !id_number.trim().is_empty() && officer_id.is_none() && Role::parse(&input.role) == Some(Role::Officer) {
         let mut e = FieldErrors::new();
         e.insert(
             "officer_id".into(),
@@ -136,8 +143,8 @@ pub async fn create_user(
         return users_page(&state, &p, input, e, None).await;
     }
     let i2 = input.clone();
-    let actor = p.actor();
-    match state.db(move |c| auth::create_user(c, &actor, &i2)).await {
+    let grant = p.grant();
+    match state.db(move |c| auth::create_user(c, &grant, &i2)).await {
         Ok(u) => Ok(redirect(&format!(
             "/users?message={}",
             urlencoding::encode(&format!("已创建账号 {}", u.username))
@@ -151,22 +158,19 @@ pub async fn create_user(
 
 #[derive(Deserialize)]
 pub struct ResetForm {
-    csrf: String,
     password: String,
 }
 
 pub async fn reset_password(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
+    PageForm(p, form): PageForm<ResetForm>,
     id: web::Path<i64>,
-    form: web::Form<ResetForm>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_admin()?;
+    p.require(Capability::ManageUsers)?;
     let id = *id;
-    let f = form.into_inner();
+    let f = form;
     state
-        .db(move |c| auth::reset_password(c, &p.actor(), id, &f.password))
+        .db(move |c| auth::reset_password(c, &p.grant(), id, &f.password))
         .await?;
     Ok(redirect(&format!(
         "/users?message={}",
@@ -176,16 +180,14 @@ pub async fn reset_password(
 
 pub async fn set_active(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
+    PageForm(p, form): PageForm<ActiveForm>,
     id: web::Path<i64>,
-    form: web::Form<ActiveForm>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_admin()?;
+    p.require(Capability::ManageUsers)?;
     let id = *id;
     let active = form.active;
     state
-        .db(move |c| auth::set_active(c, &p.actor(), id, active))
+        .db(move |c| auth::set_active(c, &p.grant(), id, active))
         .await?;
     Ok(redirect("/users"))
 }
@@ -249,9 +251,19 @@ struct VerifyPage {
     v: audit::Verification,
 }
 
+impl VerifyPage {
+    fn signed_when(&self) -> String {
+        self.v
+            .signed_at
+            .as_ref()
+            .map(local_time)
+            .unwrap_or_default()
+    }
+}
+
 pub async fn verify(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
     p.require_audit_reader()?;
-    let v = state.db(audit::verify).await?;
+    let v = state.verify_audit().await?;
     render(&VerifyPage {
         ctx: Ctx::new(&p, "audit"),
         v,

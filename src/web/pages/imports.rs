@@ -1,29 +1,44 @@
 //! The import wizard: upload → preview (counts, errors, changes) → confirm. The uploaded file
 //! waits in the database between the steps, so any replica can serve the next one.
 
+use super::roster::{UnitOption, unit_options};
 use super::{Ctx, PageResult, read_multipart, redirect, render};
-use crate::db::schema::import_jobs;
+use crate::auth::Capability;
 use crate::error::Error;
+use crate::roster::import::uploads::{self, ImportStatus};
 use crate::roster::import::{self, Options, Report};
-use crate::web::{AppState, PageUser};
+use crate::web::{AppState, PageForm, PageUser};
 use actix_web::web;
 use askama::Template;
-use diesel::prelude::*;
-use serde::Deserialize;
 
 #[derive(Template)]
 #[template(path = "import_upload.html")]
 struct UploadPage {
     ctx: Ctx,
     is_admin: bool,
+    units: Vec<UnitOption>,
 }
 
-pub async fn upload_form(PageUser(p): PageUser) -> PageResult {
-    p.require_roster_writer()?;
+pub async fn upload_form(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
+    p.require(Capability::WriteRoster)?;
+    let grant = p.grant();
+    let units = state
+        .db(move |c| crate::roster::units_in_scope(c, &grant))
+        .await?;
     render(&UploadPage {
         ctx: Ctx::new(&p, "imports"),
-        is_admin: p.role == crate::auth::Role::Admin,
+        is_admin: p.grant().allows(Capability::ManageUnits),
+        units: unit_options(&units).into_iter().filter(|u| u.active).collect(),
     })
+}
+
+fn options_query(o: &Options) -> String {
+    format!(
+        "skip_invalid={}&create_units={}&unit_id={}",
+        o.skip_invalid,
+        o.create_units,
+        o.unit_id.map(|u| u.to_string()).unwrap_or_default()
+    )
 }
 
 pub async fn upload(
@@ -33,7 +48,7 @@ pub async fn upload(
 ) -> PageResult {
     let form = read_multipart(mp, state.config.max_upload_bytes).await?;
     p.check_csrf(form.fields.get("csrf").map(String::as_str).unwrap_or(""))?;
-    p.require_roster_writer()?;
+    p.require(Capability::WriteRoster)?;
     let (filename, bytes) = form
         .file
         .filter(|(_, b)| !b.is_empty())
@@ -41,34 +56,16 @@ pub async fn upload(
     let opts = Options {
         skip_invalid: form.fields.contains_key("skip_invalid"),
         create_units: form.fields.contains_key("create_units"),
+        unit_id: form
+            .fields
+            .get("unit_id")
+            .and_then(|v| v.trim().parse().ok()),
     };
-    let user_id = p.user_id;
-    let id: i64 = state
-        .db(move |c| {
-            // old, unconfirmed uploads are not kept
-            let day_ago = crate::db::now() - chrono::TimeDelta::days(1);
-            diesel::delete(
-                import_jobs::table
-                    .filter(import_jobs::created_at.lt(day_ago))
-                    .filter(import_jobs::status.eq("pending")),
-            )
-            .execute(c)?;
-            Ok(diesel::insert_into(import_jobs::table)
-                .values((
-                    import_jobs::user_id.eq(user_id),
-                    import_jobs::filename.eq(&filename),
-                    import_jobs::data.eq(&bytes),
-                    import_jobs::status.eq("pending"),
-                    import_jobs::created_at.eq(crate::db::now()),
-                ))
-                .returning(import_jobs::id)
-                .get_result(c)?)
-        })
+    let grant = p.grant();
+    let id = state
+        .db(move |c| uploads::stash(c, &grant, &filename, &bytes))
         .await?;
-    Ok(redirect(&format!(
-        "/imports/{id}?skip_invalid={}&create_units={}",
-        opts.skip_invalid, opts.create_units
-    )))
+    Ok(redirect(&format!("/imports/{id}?{}", options_query(&opts))))
 }
 
 #[derive(Template)]
@@ -78,28 +75,31 @@ struct PreviewPage {
     id: i64,
     report: Report,
     opts: Options,
+    options_query: String,
     is_admin: bool,
     /// the import was written (result page) or not (preview)
     done: bool,
-    status: String,
+    applied_before: bool,
 }
 
-fn job(
-    c: &mut crate::db::DbConn,
+fn preview_page(
+    p: &crate::auth::Principal,
     id: i64,
-    user_id: i64,
-) -> crate::error::Result<(String, Vec<u8>, String)> {
-    import_jobs::table
-        .find(id)
-        .filter(import_jobs::user_id.eq(user_id))
-        .select((
-            import_jobs::filename,
-            import_jobs::data,
-            import_jobs::status,
-        ))
-        .first(c)
-        .optional()?
-        .ok_or_else(|| Error::NotFound("导入任务不存在或已过期，请重新上传".into()))
+    report: Report,
+    opts: Options,
+    done: bool,
+    applied_before: bool,
+) -> PreviewPage {
+    PreviewPage {
+        ctx: Ctx::new(p, "imports"),
+        id,
+        report,
+        options_query: options_query(&opts),
+        opts,
+        is_admin: p.grant().allows(Capability::ManageUnits),
+        done,
+        applied_before,
+    }
 }
 
 pub async fn preview(
@@ -108,92 +108,103 @@ pub async fn preview(
     id: web::Path<i64>,
     q: web::Query<Options>,
 ) -> PageResult {
-    p.require_roster_writer()?;
     let id = *id;
     let opts = q.into_inner();
-    let scope = p.scope();
-    let user_id = p.user_id;
+    let grant = p.grant();
     let (report, status) = state
         .db(move |c| {
-            let (filename, data, status) = job(c, id, user_id)?;
-            Ok((import::preview(c, &scope, &filename, &data, opts)?, status))
-        })
-        .await?;
-    render(&PreviewPage {
-        ctx: Ctx::new(&p, "imports"),
-        id,
-        report,
-        opts,
-        is_admin: p.role == crate::auth::Role::Admin,
-        done: false,
-        status,
-    })
-}
-
-#[derive(Deserialize)]
-pub struct ApplyForm {
-    csrf: String,
-    #[serde(default)]
-    skip_invalid: Option<String>,
-    #[serde(default)]
-    create_units: Option<String>,
-}
-
-pub async fn apply(
-    state: web::Data<AppState>,
-    PageUser(p): PageUser,
-    id: web::Path<i64>,
-    form: web::Form<ApplyForm>,
-) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_roster_writer()?;
-    let id = *id;
-    let opts = Options {
-        skip_invalid: form.skip_invalid.is_some(),
-        create_units: form.create_units.is_some(),
-    };
-    let scope = p.scope();
-    let actor = p.actor();
-    let user_id = p.user_id;
-    let report = state
-        .db(move |c| {
-            let (filename, data, status) = job(c, id, user_id)?;
-            if status == "applied" {
+            let up = uploads::stashed(c, &grant, id)?;
+            if up.status == ImportStatus::Applied {
                 return Err(Error::Conflict {
                     message: "这个文件已经导入过了".into(),
                     fields: Default::default(),
                 });
             }
-            let report = import::apply(c, &actor, &scope, &filename, &data, opts)?;
+            Ok((
+                import::preview(c, &grant, &up.filename, &up.data, opts)?,
+                up.status,
+            ))
+        })
+        .await?;
+    render(&preview_page(
+        &p,
+        id,
+        report,
+        opts,
+        false,
+        status == ImportStatus::Applied,
+    ))
+}
+
+/// The uploaded sheet with a 错误说明 column: every problem, for sending back to the unit.
+pub async fn errors_xlsx(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    id: web::Path<i64>,
+    q: web::Query<Options>,
+) -> PageResult {
+    let id = *id;
+    let opts = q.into_inner();
+    let grant = p.grant();
+    let (name, bytes) = state
+        .db(move |c| {
+            let up = uploads::stashed(c, &grant, id)?;
+            let bytes = import::annotated_sheet(c, &grant, &up.filename, &up.data, opts)?;
+            let stem = up
+                .filename
+                .rsplit_once('.')
+                .map(|(s, _)| s.to_string())
+                .unwrap_or(up.filename);
+            Ok((format!("{stem}_错误说明.xlsx"), bytes))
+        })
+        .await?;
+    Ok(crate::web::api::xlsx_response(&name, bytes))
+}
+
+#[derive(serde::Deserialize)]
+pub struct ApplyForm {
+    #[serde(default)]
+    skip_invalid: Option<String>,
+    #[serde(default)]
+    create_units: Option<String>,
+    #[serde(default, deserialize_with = "crate::roster::db::empty_as_none")]
+    unit_id: Option<i64>,
+}
+
+pub async fn apply(
+    state: web::Data<AppState>,
+    PageForm(p, form): PageForm<ApplyForm>,
+    id: web::Path<i64>,
+) -> PageResult {
+    let id = *id;
+    let opts = Options {
+        skip_invalid: form.skip_invalid.is_some(),
+        create_units: form.create_units.is_some(),
+        unit_id: form.unit_id,
+    };
+    let grant = p.grant();
+    let report = state
+        .db(move |c| {
+            let up = uploads::stashed(c, &grant, id)?;
+            if up.status == ImportStatus::Applied {
+                return Err(Error::Conflict {
+                    message: "这个文件已经导入过了".into(),
+                    fields: Default::default(),
+                });
+            }
+            let report = import::apply(c, &grant, &up.filename, &up.data, opts)?;
             if report.applied {
-                diesel::update(import_jobs::table.find(id))
-                    .set((
-                        import_jobs::status.eq("applied"),
-                        import_jobs::summary.eq(format!(
-                            "新增 {}，更新 {}",
-                            report.new_count, report.update_count
-                        )),
-                        import_jobs::finished_at.eq(Some(crate::db::now())),
-                    ))
-                    .execute(c)?;
+                uploads::mark_applied(
+                    c,
+                    id,
+                    &format!("新增 {}，更新 {}", report.new_count, report.update_count),
+                )?;
             }
             Ok(report)
         })
         .await?;
     let done = report.applied;
-    let mut r = render(&PreviewPage {
-        ctx: Ctx::new(&p, "imports"),
-        id,
-        report,
-        opts,
-        is_admin: p.role == crate::auth::Role::Admin,
-        done,
-        status: if done {
-            "applied".into()
-        } else {
-            "pending".into()
-        },
-    })?;
+    let mut r = render(&preview_page(&p, id, report, opts, done, false))?;
     if !done {
         *r.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     }

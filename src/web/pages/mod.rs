@@ -74,7 +74,6 @@ pub fn render_form<T: Template>(t: &T, has_errors: bool) -> PageResult {
 /// The enable/disable buttons' form.
 #[derive(serde::Deserialize)]
 pub struct ActiveForm {
-    pub csrf: String,
     pub active: bool,
 }
 
@@ -128,6 +127,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/imports", web::post().to(imports::upload))
         .route("/imports/{id}", web::get().to(imports::preview))
         .route("/imports/{id}/apply", web::post().to(imports::apply))
+        .route("/imports/{id}/errors.xlsx", web::get().to(imports::errors_xlsx))
         .route("/users", web::get().to(admin::users))
         .route("/users", web::post().to(admin::create_user))
         .route(

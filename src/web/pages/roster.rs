@@ -1,8 +1,9 @@
+use crate::auth::Capability;
 use super::{ActiveForm, Ctx, Errors, PageResult, read_multipart, redirect, render, render_form};
 use crate::error::{Error, FieldErrors};
 use crate::roster::model::{Officer, OfficerInput, Posting, Unit, UnitInput};
 use crate::roster::{self, Page, db::Search, rules};
-use crate::web::{AppState, PageUser};
+use crate::web::{PageForm, AppState, PageUser};
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
@@ -14,7 +15,7 @@ pub struct UnitOption {
     pub active: bool,
 }
 
-fn unit_options(units: &[Unit]) -> Vec<UnitOption> {
+pub fn unit_options(units: &[Unit]) -> Vec<UnitOption> {
     let min = units.iter().map(|u| u.depth()).min().unwrap_or(0);
     units
         .iter()
@@ -70,13 +71,13 @@ pub async fn officers(
     q: web::Query<Search>,
 ) -> PageResult {
     let search = q.into_inner();
-    let scope = p.scope();
+    let grant = p.grant();
     let s2 = search.clone();
     let (page, units) = state
         .db(move |c| {
             Ok((
-                roster::search(c, &scope, &s2)?,
-                roster::units_in_scope(c, &scope)?,
+                roster::search(c, &grant, &s2)?,
+                roster::units_in_scope(c, &grant)?,
             ))
         })
         .await?;
@@ -88,8 +89,8 @@ pub async fn officers(
         page,
         search,
         units: unit_options(&units),
-        statuses: rules::STATUSES.labels(),
-        employment_types: rules::EMPLOYMENT_TYPES.labels(),
+        statuses: rules::OfficerStatus::labels(),
+        employment_types: rules::EmploymentType::labels(),
         prev,
         next,
     })
@@ -103,12 +104,18 @@ struct OfficerPage {
     unit: Unit,
     birth: String,
     postings: Vec<(Posting, String)>,
-    changes: Vec<crate::audit::db::Entry>,
+    changes: Vec<roster::HistoryEntry>,
+    eligibility: rules::Eligibility,
+    /// Who made each change is shown only to those who may read the audit log.
+    show_actor: bool,
 }
 
 impl OfficerPage {
     fn when(&self, t: &chrono::NaiveDateTime) -> String {
         local_time(t)
+    }
+    fn date(&self, d: &chrono::NaiveDate) -> String {
+        rules::chinese_date(*d)
     }
     fn action_label<'a>(&self, a: &'a str) -> &'a str {
         crate::audit::rules::action_label(a)
@@ -131,19 +138,21 @@ pub async fn officer(
     PageUser(p): PageUser,
     id: web::Path<i64>,
 ) -> PageResult {
-    let scope = p.scope();
+    let grant = p.grant();
     let id = *id;
     let ((o, unit), (postings, changes)) = state
         .db(move |c| {
             Ok((
-                roster::officer(c, &scope, id)?,
-                roster::history(c, &scope, id)?,
+                roster::officer(c, &grant, id)?,
+                roster::history(c, &grant, id)?,
             ))
         })
         .await?;
     render(&OfficerPage {
         ctx: Ctx::new(&p, "officers"),
         birth: rules::chinese_date(o.birth_date),
+        eligibility: o.eligibility(),
+        show_actor: p.grant().allows(Capability::ReadAudit),
         o,
         unit,
         postings,
@@ -167,6 +176,12 @@ impl OfficerForm {
     fn selected_unit(&self, id: &i64) -> bool {
         self.input.unit_id == Some(*id)
     }
+    fn known_employment(&self) -> bool {
+        rules::EmploymentType::parse(&self.input.employment_type).is_some()
+    }
+    fn known_status(&self) -> bool {
+        rules::OfficerStatus::parse(&self.input.status).is_some()
+    }
 }
 
 async fn officer_form(
@@ -176,8 +191,8 @@ async fn officer_form(
     input: OfficerInput,
     errors: FieldErrors,
 ) -> PageResult {
-    let scope = p.scope();
-    let units = state.db(move |c| roster::units_in_scope(c, &scope)).await?;
+    let grant = p.grant();
+    let units = state.db(move |c| roster::units_in_scope(c, &grant)).await?;
     let has_errors = !errors.is_empty();
     let errors = Errors(errors);
     render_form(
@@ -190,15 +205,15 @@ async fn officer_form(
                 .into_iter()
                 .filter(|u| u.active)
                 .collect(),
-            statuses: rules::STATUSES.labels(),
-            employment_types: rules::EMPLOYMENT_TYPES.labels(),
+            statuses: rules::OfficerStatus::labels(),
+            employment_types: rules::EmploymentType::labels(),
         },
         has_errors,
     )
 }
 
 pub async fn new_officer(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
-    p.require_roster_writer()?;
+    p.require(Capability::WriteRoster)?;
     let input = OfficerInput {
         status: "在岗".into(),
         ..Default::default()
@@ -211,10 +226,10 @@ pub async fn edit_officer(
     PageUser(p): PageUser,
     id: web::Path<i64>,
 ) -> PageResult {
-    p.require_roster_writer()?;
-    let scope = p.scope();
+    p.require(Capability::WriteRoster)?;
+    let grant = p.grant();
     let id = *id;
-    let (o, _) = state.db(move |c| roster::officer(c, &scope, id)).await?;
+    let (o, _) = state.db(move |c| roster::officer(c, &grant, id)).await?;
     officer_form(
         &state,
         &p,
@@ -227,8 +242,6 @@ pub async fn edit_officer(
 
 #[derive(Deserialize)]
 pub struct OfficerFormData {
-    csrf: String,
-    #[serde(flatten)]
     input: OfficerInput,
 }
 
@@ -238,15 +251,12 @@ async fn save_officer(
     id: Option<i64>,
     form: OfficerFormData,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_roster_writer()?;
-    let scope = p.scope();
-    let actor = p.actor();
+    let grant = p.grant();
     let input = form.input.clone();
     let result = state
         .db(move |c| match id {
-            None => roster::create_officer(c, &actor, &scope, &input),
-            Some(id) => roster::update_officer(c, &actor, &scope, id, &input),
+            None => roster::create_officer(c, &grant, &input),
+            Some(id) => roster::update_officer(c, &grant, id, &input),
         })
         .await;
     match result {
@@ -261,7 +271,6 @@ async fn save_officer(
 /// The select box sends "" for "none"; the form carries unit_id as text.
 #[derive(Deserialize)]
 pub struct RawOfficerForm {
-    csrf: String,
     #[serde(default)]
     unit_id: String,
     #[serde(flatten)]
@@ -271,7 +280,6 @@ pub struct RawOfficerForm {
 fn parse_officer_form(raw: RawOfficerForm) -> OfficerFormData {
     let get = |k: &str| raw.rest.get(k).cloned().unwrap_or_default();
     OfficerFormData {
-        csrf: raw.csrf.clone(),
         input: OfficerInput {
             name: get("name"),
             id_number: get("id_number"),
@@ -284,25 +292,27 @@ fn parse_officer_form(raw: RawOfficerForm) -> OfficerFormData {
             employment_type: get("employment_type"),
             phone: get("phone"),
             status: get("status"),
+            grade: get("grade"),
+            cert_number: get("cert_number"),
+            cert_issuer: get("cert_issuer"),
+            cert_valid_until: get("cert_valid_until"),
         },
     }
 }
 
 pub async fn create_officer(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
-    form: web::Form<RawOfficerForm>,
+    PageForm(p, form): PageForm<RawOfficerForm>,
 ) -> PageResult {
-    save_officer(state, p, None, parse_officer_form(form.into_inner())).await
+    save_officer(state, p, None, parse_officer_form(form)).await
 }
 
 pub async fn update_officer(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
+    PageForm(p, form): PageForm<RawOfficerForm>,
     id: web::Path<i64>,
-    form: web::Form<RawOfficerForm>,
 ) -> PageResult {
-    save_officer(state, p, Some(*id), parse_officer_form(form.into_inner())).await
+    save_officer(state, p, Some(*id), parse_officer_form(form)).await
 }
 
 pub async fn photo(
@@ -310,9 +320,9 @@ pub async fn photo(
     PageUser(p): PageUser,
     id: web::Path<i64>,
 ) -> PageResult {
-    let scope = p.scope();
+    let grant = p.grant();
     let id = *id;
-    let photo = state.db(move |c| roster::photo(c, &scope, id)).await?;
+    let photo = state.db(move |c| roster::photo(c, &grant, id)).await?;
     Ok(crate::web::photo_response(photo))
 }
 
@@ -324,15 +334,15 @@ pub async fn upload_photo(
 ) -> PageResult {
     let form = read_multipart(mp, state.config.max_photo_bytes + 64 * 1024).await?;
     p.check_csrf(form.fields.get("csrf").map(String::as_str).unwrap_or(""))?;
-    p.require_roster_writer()?;
+    p.require(Capability::WriteRoster)?;
     let (_, bytes) = form
         .file
         .ok_or_else(|| Error::invalid("photo", "请选择照片文件"))?;
-    let scope = p.scope();
+    let grant = p.grant();
     let id = *id;
     let max = state.config.max_photo_bytes;
     state
-        .db(move |c| roster::set_photo(c, &p.actor(), &scope, id, &bytes, max))
+        .db(move |c| roster::set_photo(c, &grant, id, &bytes, max))
         .await?;
     Ok(redirect(&format!("/officers/{id}")))
 }
@@ -342,9 +352,9 @@ pub async fn export(
     PageUser(p): PageUser,
     q: web::Query<Search>,
 ) -> PageResult {
-    let scope = p.scope();
+    let grant = p.grant();
     let bytes = state
-        .db(move |c| roster::export::officers_xlsx(c, &scope, &q))
+        .db(move |c| roster::export::officers_xlsx(c, &grant, &q))
         .await?;
     let name = format!(
         "行政执法人员名录_{}.xlsx",
@@ -353,10 +363,10 @@ pub async fn export(
     Ok(crate::web::api::xlsx_response(&name, bytes))
 }
 
-pub async fn template(PageUser(_p): PageUser) -> PageResult {
+pub async fn template(PageUser(p): PageUser) -> PageResult {
     Ok(crate::web::api::xlsx_response(
         "行政执法人员导入模板.xlsx",
-        roster::export::template_xlsx()?,
+        roster::export::template_xlsx(&p.grant())?,
     ))
 }
 
@@ -370,8 +380,8 @@ struct UnitsPage {
 }
 
 pub async fn units(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
-    let scope = p.scope();
-    let units = state.db(move |c| roster::units_in_scope(c, &scope)).await?;
+    let grant = p.grant();
+    let units = state.db(move |c| roster::units_in_scope(c, &grant)).await?;
     let min = units.iter().map(|u| u.depth()).min().unwrap_or(0);
     let units = units.into_iter().map(|u| {
         let d = u.depth() - min;
@@ -428,7 +438,7 @@ async fn unit_form(
 }
 
 pub async fn new_unit(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
-    p.require_admin()?;
+    p.require(Capability::ManageUnits)?;
     unit_form(
         &state,
         &p,
@@ -445,7 +455,7 @@ pub async fn edit_unit(
     PageUser(p): PageUser,
     id: web::Path<i64>,
 ) -> PageResult {
-    p.require_admin()?;
+    p.require(Capability::ManageUnits)?;
     let id = *id;
     let u = state.db(move |c| roster::unit(c, id)).await?;
     let input = UnitInput {
@@ -459,7 +469,6 @@ pub async fn edit_unit(
 
 #[derive(Deserialize)]
 pub struct UnitFormData {
-    csrf: String,
     code: String,
     name: String,
     region_code: String,
@@ -480,15 +489,13 @@ impl UnitFormData {
 
 pub async fn create_unit(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
-    form: web::Form<UnitFormData>,
+    PageForm(p, form): PageForm<UnitFormData>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_admin()?;
+    p.require(Capability::ManageUnits)?;
     let input = form.input();
-    let actor = p.actor();
+    let grant = p.grant();
     let i2 = input.clone();
-    match state.db(move |c| roster::create_unit(c, &actor, &i2)).await {
+    match state.db(move |c| roster::create_unit(c, &grant, &i2)).await {
         Ok(_) => Ok(redirect("/units")),
         Err(Error::Invalid { fields, .. } | Error::Conflict { fields, .. }) => {
             unit_form(&state, &p, None, true, input, fields).await
@@ -499,18 +506,16 @@ pub async fn create_unit(
 
 pub async fn update_unit(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
+    PageForm(p, form): PageForm<UnitFormData>,
     id: web::Path<i64>,
-    form: web::Form<UnitFormData>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_admin()?;
+    p.require(Capability::ManageUnits)?;
     let id = *id;
     let input = form.input();
-    let actor = p.actor();
+    let grant = p.grant();
     let i2 = input.clone();
     match state
-        .db(move |c| roster::update_unit(c, &actor, id, &i2))
+        .db(move |c| roster::update_unit(c, &grant, id, &i2))
         .await
     {
         Ok(_) => Ok(redirect("/units")),
@@ -523,39 +528,34 @@ pub async fn update_unit(
 
 #[derive(Deserialize)]
 pub struct MoveForm {
-    csrf: String,
     #[serde(default)]
     parent_id: String,
 }
 
 pub async fn move_unit(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
+    PageForm(p, form): PageForm<MoveForm>,
     id: web::Path<i64>,
-    form: web::Form<MoveForm>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_admin()?;
+    p.require(Capability::ManageUnits)?;
     let id = *id;
     let parent = form.parent_id.trim().parse().ok();
     state
-        .db(move |c| roster::move_unit(c, &p.actor(), id, parent))
+        .db(move |c| roster::move_unit(c, &p.grant(), id, parent))
         .await?;
     Ok(redirect("/units"))
 }
 
 pub async fn set_unit_active(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
+    PageForm(p, form): PageForm<ActiveForm>,
     id: web::Path<i64>,
-    form: web::Form<ActiveForm>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    p.require_admin()?;
+    p.require(Capability::ManageUnits)?;
     let id = *id;
     let active = form.active;
     state
-        .db(move |c| roster::set_unit_active(c, &p.actor(), id, active))
+        .db(move |c| roster::set_unit_active(c, &p.grant(), id, active))
         .await?;
     Ok(redirect("/units"))
 }

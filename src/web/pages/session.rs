@@ -1,7 +1,7 @@
 use super::{Ctx, PageResult, redirect, render};
 use crate::auth::{self, SessionKind};
 use crate::error::Error;
-use crate::web::{AppState, PageUser, SESSION_COOKIE, client_ip};
+use crate::web::{PageForm, AppState, PageUser, SESSION_COOKIE, client_ip};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -36,9 +36,13 @@ fn login_page(
     }
     .render()
     .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.config.secure_cookies);
     let cookie = Cookie::build(LOGIN_CSRF_COOKIE, csrf)
         .path("/login")
         .http_only(true)
+        .secure(secure)
         .same_site(SameSite::Strict)
         .finish();
     Ok(HttpResponse::build(status)
@@ -77,12 +81,18 @@ pub async fn login(
         );
     }
     if let Err(e) = state.login_limiter.check(&req) {
-        return login_page(
+        let mut page = login_page(
             &req,
             form.username,
             Some(e.to_string()),
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        );
+        )?;
+        if let Some(secs) = e.retry_after()
+            && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
+        {
+            page.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+        }
+        return Ok(page);
     }
     let ip = client_ip(&req);
     let ua = crate::web::user_agent(&req);
@@ -129,19 +139,16 @@ pub async fn login(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 pub async fn logout(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
-    form: web::Form<CsrfOnly>,
+    PageForm(p, _): PageForm<std::collections::HashMap<String, String>>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    state.db(move |c| auth::logout(c, p.session_id)).await?;
-    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    state.db(move |c| auth::logout(c, &p)).await?;
+    let mut gone = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .finish();
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
         .cookie(gone)
@@ -175,7 +182,6 @@ pub async fn account(PageUser(p): PageUser, q: web::Query<AccountQuery>) -> Page
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    csrf: String,
     current_password: String,
     new_password: String,
     confirm_password: String,
@@ -183,11 +189,9 @@ pub struct PasswordForm {
 
 pub async fn change_password(
     state: web::Data<AppState>,
-    PageUser(p): PageUser,
-    form: web::Form<PasswordForm>,
+    PageForm(p, form): PageForm<PasswordForm>,
 ) -> PageResult {
-    p.check_csrf(&form.csrf)?;
-    let form = form.into_inner();
+    
     if form.new_password != form.confirm_password {
         return render(&AccountPage {
             ctx: Ctx::new(&p, "account"),
