@@ -152,6 +152,11 @@ impl From<diesel::result::Error> for Error {
                 fields: FieldErrors::new(),
             },
             D::DatabaseError(kind, info) if is_busy(kind, info.message()) => Error::Busy(e),
+            // PostgreSQL refuses text with a NUL character (SQLite stores it): only input can
+            // carry one, so it is the request's fault, wherever the text was going
+            D::DatabaseError(_, info) if is_unstorable_text(info.message()) => {
+                Error::BadRequest("输入含有无法保存的字符（NUL 空字符），请删除后重试".into())
+            }
             _ => Error::Database(e),
         }
     }
@@ -167,6 +172,11 @@ impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Error {
         Error::Internal(e)
     }
+}
+
+/// PostgreSQL's answer to a NUL character in text (SQLSTATE 22021).
+fn is_unstorable_text(message: &str) -> bool {
+    message.starts_with("invalid byte sequence for encoding")
 }
 
 /// SQLite's "database is locked" after the busy timeout, PostgreSQL's lock timeout (55P03) or

@@ -8,8 +8,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use zhifa::audit::Actor;
-use zhifa::config::Config;
 use zhifa::auth::Grant;
+use zhifa::config::Config;
 use zhifa::roster::{self, import::Options};
 
 #[derive(Parser)]
@@ -66,24 +66,27 @@ enum Command {
 #[derive(Subcommand)]
 enum ImportWhat {
     /// 导入人员名册
-    Officers {
-        file: PathBuf,
-        /// 只导入正确的行（默认：有任何错误行就不导入）
-        #[arg(long)]
-        skip_invalid: bool,
-        /// 自动创建表中缺少的单位
-        #[arg(long)]
-        create_units: bool,
-        /// 只检查，不写入（有错误行时同样以非 0 退出）
-        #[arg(long)]
-        dry_run: bool,
-        /// 表中没有单位（或单位为空）的人员导入到这个单位（单位代码）
-        #[arg(long, value_name = "单位代码")]
-        unit: Option<String>,
-        /// 把原表加上“错误说明”列写到这个文件（发回给填报单位）
-        #[arg(long, value_name = "FILE")]
-        errors: Option<PathBuf>,
-    },
+    Officers(ImportArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    file: PathBuf,
+    /// 只导入正确的行（默认：有任何错误行就不导入）
+    #[arg(long)]
+    skip_invalid: bool,
+    /// 自动创建表中缺少的单位
+    #[arg(long)]
+    create_units: bool,
+    /// 只检查，不写入（有错误行时同样以非 0 退出）
+    #[arg(long)]
+    dry_run: bool,
+    /// 表中没有单位（或单位为空）的人员导入到这个单位（单位代码）
+    #[arg(long, value_name = "单位代码")]
+    unit: Option<String>,
+    /// 把原表加上“错误说明”列写到这个文件（发回给填报单位）
+    #[arg(long, value_name = "FILE")]
+    errors: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -139,7 +142,7 @@ fn sign_head(
     keyring: &zhifa::signing::Keyring,
 ) -> anyhow::Result<()> {
     zhifa::audit::checkpoint(conn, keyring, Some(&config.audit_witness_file()))
-        .map_err(|e| anyhow::anyhow!("数据已写入，但审计日志签名检查点失败：{e}"))?;
+        .context("数据已写入，但审计日志签名检查点失败")?;
     Ok(())
 }
 
@@ -160,12 +163,18 @@ fn print_import_report(report: &roster::import::Report) {
         println!("说明：{n}");
     }
     if !report.ignored_columns.is_empty() {
-        println!("名录库不保存的列（已忽略）：{}", report.ignored_columns.join("、"));
+        println!(
+            "名录库不保存的列（已忽略）：{}",
+            report.ignored_columns.join("、")
+        );
     }
     for m in &report.unit_matches {
         println!("单位简称“{}”按“{}”处理（{} 行）", m.written, m.unit, m.rows);
     }
-    for (title, counts) in [("错误", &report.error_counts), ("提示", &report.warning_counts)] {
+    for (title, counts) in [
+        ("错误", &report.error_counts),
+        ("提示", &report.warning_counts),
+    ] {
         for k in counts.iter() {
             println!("{title}：{} {} 条", k.kind, k.count);
         }
@@ -207,228 +216,227 @@ fn run() -> anyhow::Result<()> {
     let config = Config::load()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
-        Command::Migrate => {
-            let url = zhifa::db::DbUrl::parse(&config.database_url)?;
-            if url.backend == zhifa::db::Backend::Sqlite {
-                zhifa::db::open(&config.database_url, 1)?;
-                println!("迁移完成（SQLite：{}）", url.target);
-            } else {
-                let mut conn = zhifa::db::connect(&url).context("无法连接数据库")?;
-                let n = zhifa::db::run_migrations(&mut conn)?;
-                println!("迁移完成，执行了 {n} 个迁移");
-            }
-            Ok(())
-        }
+        Command::Migrate => migrate(&config),
         Command::Import {
-            what:
-                ImportWhat::Officers {
-                    file,
-                    skip_invalid,
-                    create_units,
-                    dry_run,
-                    unit,
-                    errors,
-                },
-        } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("无法读取 {}", file.display()))?;
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut conn = open(&config)?;
-            let keys = if dry_run {
-                None
-            } else {
-                Some(keyring(&config)?)
-            };
-            let grant = Grant::system("命令行导入");
-            let unit_id = match &unit {
-                Some(code) => Some(
-                    roster::db::unit_by_code(&mut conn, &code.trim().to_uppercase())?
-                        .with_context(|| format!("单位代码 {code} 不在单位库中"))?
-                        .id,
-                ),
-                None => None,
-            };
-            let opts = Options {
-                skip_invalid,
-                create_units,
-                unit_id,
-            };
-            let started = std::time::Instant::now();
-            let report = if dry_run {
-                roster::import::preview(&mut conn, &grant, &name, &bytes, opts)
-            } else {
-                roster::import::apply(&mut conn, &grant, &name, &bytes, opts)
-            }
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if let Some(keys) = &keys {
-                sign_head(&config, &mut conn, keys)?;
-            }
-            print_import_report(&report);
-            if let Some(path) = &errors {
-                let sheet = roster::import::annotated_sheet(&mut conn, &grant, &name, &bytes, opts)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                std::fs::write(path, sheet)
-                    .with_context(|| format!("无法写入 {}", path.display()))?;
-                println!("带“错误说明”列的原表已写到 {}", path.display());
-            }
-            if let Some(b) = &report.blocked {
-                bail!("{b}");
-            }
-            if dry_run {
-                println!(
-                    "（只检查，未写入）用时 {:.1} 秒",
-                    started.elapsed().as_secs_f64()
-                );
-                if report.invalid_rows > 0 && !skip_invalid {
-                    bail!(
-                        "有 {} 行数据有误：正式导入时不会写入任何数据（或加 --skip-invalid 只导入正确的行）",
-                        report.invalid_rows
-                    );
-                }
-            } else {
-                println!("导入完成，用时 {:.1} 秒", started.elapsed().as_secs_f64());
-            }
-            Ok(())
-        }
+            what: ImportWhat::Officers(args),
+        } => import_officers(&config, args),
         Command::Export {
             what: ExportWhat::Officers { file },
-        } => {
-            let mut conn = open(&config)?;
-            let bytes = roster::export::officers_xlsx(
-                &mut conn,
-                &Grant::system("命令行导出"),
-                &Default::default(),
-            )
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            std::fs::write(&file, bytes).with_context(|| format!("无法写入 {}", file.display()))?;
-            println!("已导出到 {}", file.display());
-            Ok(())
-        }
+        } => export_officers(&config, &file),
         Command::DemoData {
             officers,
             seed,
             sheet,
-        } => {
-            let mut conn = open(&config)?;
-            let keys = keyring(&config)?;
-            let actor = Actor::system("示例数据");
-            let demo = roster::demo::units(&mut conn, &actor, officers)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let rows = roster::demo::officer_rows(&demo, officers, seed);
-            println!("单位：{} 个执法主体", demo.units.len());
-            if let Some(path) = sheet {
-                let bytes =
-                    roster::demo::rows_to_xlsx(&rows).map_err(|e| anyhow::anyhow!("{e}"))?;
-                std::fs::write(&path, bytes)?;
-                println!(
-                    "已把 {} 名人员写入 {}（未导入）",
-                    rows.len(),
-                    path.display()
-                );
-            } else {
-                let csv = roster::demo::rows_to_csv(&rows);
-                let report = roster::import::apply(
-                    &mut conn,
-                    &Grant::system("示例数据"),
-                    "示例数据.csv",
-                    &csv,
-                    Options::default(),
-                )
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-                println!(
-                    "已导入：新增 {} 人，更新 {} 人",
-                    report.new_count, report.update_count
-                );
-            }
-            sign_head(&config, &mut conn, &keys)?;
-            Ok(())
-        }
-        Command::Admin { what } => {
-            let mut conn = open(&config)?;
-            let keys = keyring(&config)?;
-            let grant = Grant::system("命令行");
-            let (password, generated) = new_password();
-            match what {
-                AdminWhat::Create {
-                    username,
-                    display_name,
-                } => {
-                    let input = zhifa::auth::NewUser {
-                        username: username.clone(),
-                        display_name,
-                        password: password.clone(),
-                        role: "admin".into(),
-                        unit_id: None,
-                        officer_id: None,
-                    };
-                    zhifa::auth::create_user(&mut conn, &grant, &input)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    println!("已创建管理员 {username}");
-                }
-                AdminWhat::ResetPassword { username } => {
-                    let id = zhifa::auth::users(&mut conn, &grant)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?
-                        .into_iter()
-                        .find(|u| u.username == username)
-                        .map(|u| u.id)
-                        .with_context(|| format!("没有用户名为 {username} 的账号"))?;
-                    zhifa::auth::reset_password(&mut conn, &grant, id, &password)
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    println!("已重置 {username} 的密码并解除锁定");
-                }
-            }
-            sign_head(&config, &mut conn, &keys)?;
-            if generated {
-                println!("密码（只显示这一次）：{password}");
-            }
-            Ok(())
-        }
+        } => demo_data(&config, officers, seed, sheet),
+        Command::Admin { what } => admin(&config, what),
         Command::Audit {
             what: AuditWhat::Verify { witness },
-        } => {
-            let mut conn = open(&config)?;
-            let keys = keyring(&config)?;
-            let witness = witness.unwrap_or_else(|| config.audit_witness_file());
-            let v = zhifa::audit::verify(&mut conn, &keys, Some(&witness))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            for n in &v.notes {
-                println!("  说明：{n}");
-            }
-            if v.intact {
-                println!(
-                    "审计日志完整：{} 条记录，哈希链逐条核对无误；{} 个签名检查点有效（签到第 {} 条），见证文件核对 {} 行，防篡改触发器齐全；最近 {} 条尚未签名",
-                    v.entries, v.checkpoints, v.signed_seq, v.witness_lines, v.unsigned_tail
-                );
-                Ok(())
-            } else {
-                for p in &v.problems {
-                    println!("  {p}");
-                }
-                bail!(
-                    "审计日志被篡改：共 {} 条记录，发现 {} 处问题",
-                    v.entries,
-                    v.problems.len()
-                )
-            }
-        }
+        } => audit_verify(&config, witness),
         Command::Audit {
             what: AuditWhat::Checkpoint,
+        } => audit_checkpoint(&config),
+    }
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    let url = zhifa::db::DbUrl::parse(&config.database_url)?;
+    if url.backend == zhifa::db::Backend::Sqlite {
+        zhifa::db::open(&config.database_url, 1)?;
+        println!("迁移完成（SQLite：{}）", url.target);
+    } else {
+        let mut conn = zhifa::db::connect(&url).context("无法连接数据库")?;
+        let n = zhifa::db::run_migrations(&mut conn)?;
+        println!("迁移完成，执行了 {n} 个迁移");
+    }
+    Ok(())
+}
+
+/// Checks a roster file, prints the report, and (unless `--dry-run`) imports it. Exits non-zero
+/// when rows are invalid, dry run or not, unless `--skip-invalid`.
+fn import_officers(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
+    let file = &args.file;
+    let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut conn = open(config)?;
+    // the key is loaded before anything is written: a bad key file stops the import, not the signing
+    let keys = if args.dry_run {
+        None
+    } else {
+        Some(keyring(config)?)
+    };
+    let grant = Grant::system("命令行导入");
+    let unit_id = match &args.unit {
+        Some(code) => Some(
+            roster::db::unit_by_code(&mut conn, &code.trim().to_uppercase())?
+                .with_context(|| format!("单位代码 {code} 不在单位库中"))?
+                .id,
+        ),
+        None => None,
+    };
+    let opts = Options {
+        skip_invalid: args.skip_invalid,
+        create_units: args.create_units,
+        unit_id,
+    };
+    let started = std::time::Instant::now();
+    let report = if args.dry_run {
+        roster::import::preview(&mut conn, &grant, &name, &bytes, opts)?
+    } else {
+        roster::import::apply(&mut conn, &grant, &name, &bytes, opts)?
+    };
+    if let Some(keys) = &keys {
+        sign_head(config, &mut conn, keys)?;
+    }
+    print_import_report(&report);
+    if let Some(path) = &args.errors {
+        let sheet = roster::import::annotated_sheet(&mut conn, &grant, &name, &bytes, opts)?;
+        std::fs::write(path, sheet).with_context(|| format!("无法写入 {}", path.display()))?;
+        println!("带“错误说明”列的原表已写到 {}", path.display());
+    }
+    if let Some(b) = &report.blocked {
+        bail!("{b}");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if !args.dry_run {
+        println!("导入完成，用时 {secs:.1} 秒");
+        return Ok(());
+    }
+    println!("（只检查，未写入）用时 {secs:.1} 秒");
+    if report.invalid_rows > 0 && !args.skip_invalid {
+        bail!(
+            "有 {} 行数据有误：正式导入时不会写入任何数据（或加 --skip-invalid 只导入正确的行）",
+            report.invalid_rows
+        );
+    }
+    Ok(())
+}
+
+fn export_officers(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let mut conn = open(config)?;
+    let keys = keyring(config)?;
+    let bytes = roster::export::officers_xlsx(
+        &mut conn,
+        &Grant::system("命令行导出"),
+        &Default::default(),
+    )?;
+    std::fs::write(file, bytes).with_context(|| format!("无法写入 {}", file.display()))?;
+    // the export is in the audit log: sign it like any other write
+    sign_head(config, &mut conn, &keys)?;
+    println!("已导出到 {}", file.display());
+    Ok(())
+}
+
+fn demo_data(
+    config: &Config,
+    officers: usize,
+    seed: u64,
+    sheet: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut conn = open(config)?;
+    let keys = keyring(config)?;
+    let demo = roster::demo::units(&mut conn, &Actor::system("示例数据"), officers)?;
+    let rows = roster::demo::officer_rows(&demo, officers, seed);
+    println!("单位：{} 个执法主体", demo.units.len());
+    if let Some(path) = sheet {
+        std::fs::write(&path, roster::demo::rows_to_xlsx(&rows)?)?;
+        println!(
+            "已把 {} 名人员写入 {}（未导入）",
+            rows.len(),
+            path.display()
+        );
+    } else {
+        let csv = roster::demo::rows_to_csv(&rows);
+        let report = roster::import::apply(
+            &mut conn,
+            &Grant::system("示例数据"),
+            "示例数据.csv",
+            &csv,
+            Options::default(),
+        )?;
+        println!(
+            "已导入：新增 {} 人，更新 {} 人",
+            report.new_count, report.update_count
+        );
+    }
+    sign_head(config, &mut conn, &keys)?;
+    Ok(())
+}
+
+fn admin(config: &Config, what: AdminWhat) -> anyhow::Result<()> {
+    let mut conn = open(config)?;
+    let keys = keyring(config)?;
+    let grant = Grant::system("命令行");
+    let (password, generated) = new_password();
+    match what {
+        AdminWhat::Create {
+            username,
+            display_name,
         } => {
-            let mut conn = open(&config)?;
-            let keys = keyring(&config)?;
-            let witness = config.audit_witness_file();
-            zhifa::audit::checkpoint(&mut conn, &keys, Some(&witness))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            match zhifa::audit::latest_checkpoint(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))? {
-                Some(cp) => println!("{}", serde_json::to_string(&cp)?),
-                None => eprintln!("审计日志为空，没有可签名的链头"),
-            }
-            Ok(())
+            let input = zhifa::auth::NewUser {
+                username: username.clone(),
+                display_name,
+                password: password.clone(),
+                role: zhifa::auth::Role::Admin.as_str().into(),
+                unit_id: None,
+                officer_id: None,
+            };
+            zhifa::auth::create_user(&mut conn, &grant, &input)?;
+            println!("已创建管理员 {username}");
+        }
+        AdminWhat::ResetPassword { username } => {
+            let id = zhifa::auth::users(&mut conn, &grant)?
+                .into_iter()
+                .find(|u| u.username == username)
+                .map(|u| u.id)
+                .with_context(|| format!("没有用户名为 {username} 的账号"))?;
+            zhifa::auth::reset_password(&mut conn, &grant, id, &password)?;
+            println!("已重置 {username} 的密码并解除锁定");
         }
     }
+    sign_head(config, &mut conn, &keys)?;
+    if generated {
+        println!("密码（只显示这一次）：{password}");
+    }
+    Ok(())
+}
+
+fn audit_verify(config: &Config, witness: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut conn = open(config)?;
+    let keys = keyring(config)?;
+    let witness = witness.unwrap_or_else(|| config.audit_witness_file());
+    let v = zhifa::audit::verify(&mut conn, &keys, Some(&witness))?;
+    for n in &v.notes {
+        println!("  说明：{n}");
+    }
+    if !v.intact {
+        for p in &v.problems {
+            println!("  {p}");
+        }
+        bail!(
+            "审计日志被篡改：共 {} 条记录，发现 {} 处问题",
+            v.entries,
+            v.problems.len()
+        )
+    }
+    println!(
+        "审计日志完整：{} 条记录，哈希链逐条核对无误；{} 个签名检查点有效（签到第 {} 条），见证文件核对 {} 行，防篡改触发器齐全；最近 {} 条尚未签名",
+        v.entries, v.checkpoints, v.signed_seq, v.witness_lines, v.unsigned_tail
+    );
+    Ok(())
+}
+
+fn audit_checkpoint(config: &Config) -> anyhow::Result<()> {
+    let mut conn = open(config)?;
+    let keys = keyring(config)?;
+    zhifa::audit::checkpoint(&mut conn, &keys, Some(&config.audit_witness_file()))?;
+    match zhifa::audit::latest_checkpoint(&mut conn)? {
+        Some(cp) => println!("{}", serde_json::to_string(&cp)?),
+        None => eprintln!("审计日志为空，没有可签名的链头"),
+    }
+    Ok(())
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {

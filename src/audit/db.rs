@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// One audit record, as written and as read back (the seq is assigned by the chain, not the DB).
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = audit_log)]
 pub struct Entry {
     pub seq: i64,
@@ -39,8 +38,7 @@ pub fn insert_entries(conn: &mut DbConn, rows: &[Entry]) -> QueryResult<usize> {
     }
 }
 
-#[derive(Debug, Default, Clone, serde::Deserialize)]
-#[derive(utoipa::IntoParams)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Filter {
     pub entity_type: Option<String>,

@@ -142,8 +142,7 @@ fn append_witness(path: &Path, cp: &Checkpoint) -> std::io::Result<()> {
 }
 
 /// What `zhifa audit verify` found.
-#[derive(Debug, Default, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct Verification {
     /// Entries in the log.
     pub entries: i64,

@@ -13,8 +13,7 @@ use diesel::prelude::*;
 pub use rules::Role;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: i64,
@@ -369,7 +368,10 @@ pub fn login(
     };
     let actor = Actor {
         user_id: user.as_ref().map(|u| u.id),
-        name: key.clone(),
+        name: user
+            .as_ref()
+            .map(|u| u.username.clone())
+            .unwrap_or_else(|| key.clone()),
         ip: ip.to_string(),
     };
     let entity_id = user
@@ -565,8 +567,7 @@ pub fn authenticate(
 }
 
 /// A new account as an administrator fills it in.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct NewUser {
     pub username: String,

@@ -261,8 +261,7 @@ pub fn photo(conn: &mut DbConn, officer_id: i64) -> QueryResult<Option<(String, 
 }
 
 /// What the roster list can be narrowed and ordered by.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[derive(utoipa::IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct Search {

@@ -198,8 +198,7 @@ pub fn set_unit_active(conn: &mut DbConn, grant: &Grant, id: i64, active: bool) 
 }
 
 /// Changes to a unit; absent fields stay as they are.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct UnitPatch {
     pub code: Option<String>,
     pub name: Option<String>,
@@ -407,8 +406,7 @@ fn activate_unit(
 // ------------------------------------------------------------------ officers
 
 /// An officer with the name of their unit and what the roster can tell of their eligibility.
-#[derive(Debug, Clone, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OfficerView {
     #[serde(flatten)]
     pub officer: Officer,
@@ -679,8 +677,7 @@ pub fn photo(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<(String, Vec<u
 
 /// One change in an officer's history as the caller may see it: what changed and when. Who
 /// did it and from where only for those who may read the audit log.
-#[derive(Debug, Clone, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub at: chrono::NaiveDateTime,
@@ -725,8 +722,7 @@ pub fn history(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<History> {
 }
 
 /// A page of the roster.
-#[derive(Debug, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page {
     pub total: i64,
     pub page: i64,

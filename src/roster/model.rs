@@ -7,8 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = units)]
 pub struct Unit {
     pub id: i64,
@@ -31,8 +30,7 @@ impl Unit {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, utoipa::ToSchema)]
 #[diesel(table_name = officers)]
 pub struct Officer {
     pub id: i64,
@@ -87,8 +85,7 @@ pub struct Posting {
 }
 
 /// An officer as the user typed it (form, API or sheet row): every field a string.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct OfficerInput {
     pub name: String,
@@ -523,8 +520,7 @@ mod tests {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct UnitInput {
     pub code: String,

@@ -482,8 +482,7 @@ fn classify<T>(stored: &str, parse: fn(&str) -> Option<T>) -> Classified<T> {
 }
 
 /// Whether a person may hold a certificate, as far as the roster can tell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "status", content = "reason", rename_all = "snake_case")]
 pub enum Eligibility {
     Eligible,

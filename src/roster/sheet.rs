@@ -1550,7 +1550,8 @@ fn check_shared_strings(zip: &mut Zip, name: &str, lim: &Limits) -> Result<(), S
         zip,
         name,
         lim.xml_token,
-        &[b"uniqueCount", b"count"],
+        // calamine reads `uniqueCount` only, never `count`
+        &[b"uniqueCount"],
         |ev| {
             let XmlEvent::Open { name, attrs, .. } = ev else {
                 return Ok(());
@@ -2018,6 +2019,11 @@ fn xls_estimate(s: &[u8], lim: &Limits) -> Result<(), SheetError> {
     let mut unicode = true;
     for r in biff_records(s) {
         match r.typ {
+            0x002F if le16(r.data, 0) != 0 => {
+                return Err(SheetError::Unreadable(
+                    "文件设置了打开密码。请在 Excel 或 WPS 中取消密码、另存后再上传".into(),
+                ));
+            }
             0x0042 if r.data.len() >= 2 => unicode = le16(r.data, 0) == 1200,
             0x0085 => {
                 sheets.push(le32(r.data, 0) as usize);
@@ -3049,6 +3055,50 @@ mod tests {
             let bytes = wb.save_to_buffer().unwrap();
             let cut = cut.min(bytes.len() - 1);
             proptest::prop_assert!(read("x.xlsx", &bytes[..cut]).is_err());
+        }
+
+        /// A valid XLS with bytes of its Workbook stream changed: refused or read, never a
+        /// panic, never an allocation that ends the process.
+        #[test]
+        fn mutated_xls_never_panics(flips in proptest::collection::vec((proptest::prelude::any::<bool>(), 0usize..400, proptest::prelude::any::<u8>()), 1..12)) {
+            let mut stream = biff(&xls_cells(), (0, 2, 0, 2), &[]);
+            let len = stream.len();
+            // the records before the padding (globals) and after it (the sheet)
+            for (head, off, v) in flips {
+                let at = if head { off % 160 } else { len - 1 - off % (len - 4400) };
+                stream[at] = v;
+            }
+            let _ = read("x.xls", &cfb(&stream, &[]));
+        }
+
+        /// A valid XLSX with bytes of its sheet and shared strings changed.
+        #[test]
+        fn mutated_xlsx_never_panics(flips in proptest::collection::vec((proptest::prelude::any::<bool>(), 0usize..10_000, proptest::prelude::any::<u8>()), 1..8)) {
+            let mut sheet = shared_string_sheet().as_bytes().to_vec();
+            let mut sst = shared_strings("4", &["姓名", "身份证号", "张三", ID]).into_bytes();
+            for (in_sheet, at, v) in flips {
+                let target = if in_sheet { &mut sheet } else { &mut sst };
+                let at = at % target.len();
+                target[at] = v;
+            }
+            let sheet = String::from_utf8_lossy(&sheet).into_owned();
+            let sst = String::from_utf8_lossy(&sst).into_owned();
+            let _ = read("x.xlsx", &raw_xlsx("A1:B2", &sheet, Some(&sst)));
+        }
+
+        /// A valid ODS with bytes of its content.xml changed.
+        #[test]
+        fn mutated_ods_never_panics(flips in proptest::collection::vec((0usize..10_000, proptest::prelude::any::<u8>()), 1..8)) {
+            let mut rows = format!(
+                r#"{}<table:table-row table:number-rows-repeated="3"><table:table-cell table:number-columns-repeated="4" office:value-type="float" office:value="7"/><table:table-cell><text:p>a<text:s text:c="3"/>b</text:p></table:table-cell></table:table-row>"#,
+                ods_header_rows()
+            )
+            .into_bytes();
+            for (at, v) in flips {
+                let at = at % rows.len();
+                rows[at] = v;
+            }
+            let _ = read("x.ods", &ods_of(&String::from_utf8_lossy(&rows)));
         }
 
         /// Random bytes behind a compound-file signature: refused or read, never a panic.

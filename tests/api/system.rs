@@ -117,6 +117,37 @@ both!(
             )
             .await;
         assert_eq!(r.status, 404);
+        // a NUL character (PostgreSQL can't store one) is the request's fault, not the server's
+        for path in [
+            "/api/v1/officers?q=%00",
+            "/api/v1/officers?category=a%00b",
+            "/api/v1/audit?actor=%00",
+        ] {
+            let r = app.get(path, &token).await;
+            assert!(
+                r.status.is_success() || r.status == 400,
+                "{path} → {}",
+                r.status
+            );
+        }
+        let r = app
+            .post(
+                "/api/v1/units",
+                &token,
+                serde_json::json!({"code": "N1", "name": "空\u{0}字符局", "region_code": "110101"}),
+            )
+            .await;
+        assert!(r.status.as_u16() < 500, "{}", r.body);
+        let r = Resp::of(
+            app.client
+                .post(app.url("/api/v1/auth/token"))
+                .json(&serde_json::json!({"username": "a\u{0}b", "password": "x"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(r.status.as_u16() < 500, "{}", r.body);
         // hostile strings are stored and shown as text, never as markup
         let unit = app
             .unit(&token, "X1", "<script>alert(1)</script>局", "220702", None)

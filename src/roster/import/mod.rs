@@ -34,8 +34,7 @@ pub struct Options {
     pub unit_id: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RowIssue {
     /// The row number Excel shows.
     pub row: usize,
@@ -46,15 +45,13 @@ pub struct RowIssue {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct KindCount {
     pub kind: String,
     pub count: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UpdatePreview {
     pub row: usize,
     pub name: String,
@@ -62,24 +59,21 @@ pub struct UpdatePreview {
     pub changes: Vec<&'static str>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MissingUnit {
     pub name: String,
     pub rows: Vec<usize>,
 }
 
 /// A unit name the sheet abbreviated, and the unit it was taken to mean.
-#[derive(Debug, Clone, Serialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnitMatch {
     pub written: String,
     pub unit: String,
     pub rows: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Default)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
 pub struct Report {
     pub filename: String,
     pub header_row: usize,

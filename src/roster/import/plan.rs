@@ -168,7 +168,16 @@ pub(super) fn plan(conn: &mut DbConn, grant: &Grant, sheet: &Sheet, opts: Option
         columns: header
             .columns
             .iter()
-            .map(|(i, f)| (format!("{} 列", column_letter(*i)), f.label()))
+            .map(|(i, f)| {
+                let shown = sheet
+                    .rows
+                    .iter()
+                    .find(|r| r.number == header.row)
+                    .and_then(|r| r.cells.get(*i))
+                    .map(|c| shorten(&c.text))
+                    .unwrap_or_default();
+                (format!("{} 列：{shown}", column_letter(*i)), f.label())
+            })
             .collect(),
         ignored_columns: header.ignored.iter().map(|c| shorten(c)).collect(),
         file_notes: file_notes(header, default_unit.as_ref().map(|u| u.name.as_str())),

@@ -79,6 +79,7 @@ pub struct UnitIndex {
     units: Vec<Unit>,
     by_key: HashMap<String, Vec<usize>>,
     by_code: HashMap<String, usize>,
+    by_id: HashMap<i64, usize>,
     expanded: Vec<String>,
     /// Abbreviated names already resolved: written key → unit positions that fit.
     abbreviated: HashMap<String, Vec<usize>>,
@@ -98,27 +99,26 @@ impl UnitIndex {
     pub fn new(units: Vec<Unit>) -> Self {
         let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_code = HashMap::new();
+        let mut by_id = HashMap::new();
         let mut expanded = Vec::with_capacity(units.len());
         for (i, u) in units.iter().enumerate() {
             by_key.entry(unit_name_key(&u.name)).or_default().push(i);
             by_code.insert(u.code.clone(), i);
+            by_id.insert(u.id, i);
             expanded.push(expanded_key(&u.name));
         }
         UnitIndex {
             units,
             by_key,
             by_code,
+            by_id,
             expanded,
             abbreviated: HashMap::new(),
         }
     }
 
     pub fn by_id(&self, id: i64) -> Option<&Unit> {
-        self.units.iter().find(|u| u.id == id)
-    }
-
-    pub fn units(&self) -> &[Unit] {
-        &self.units
+        self.by_id.get(&id).map(|i| &self.units[*i])
     }
 
     /// The unit a row names by `code` (preferred) or `name`, as the caller (`scope`) may use it.

@@ -15,6 +15,7 @@ pub struct AuditPage {
 #[utoipa::path(
     get,
     path = "/api/v1/audit",
+    operation_id = "list_audit",
     tag = "audit",
     summary = "审计日志（新在前，每页 100 条）",
     params(Filter),
@@ -47,6 +48,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/api/v1/audit/verify",
+    operation_id = "verify_audit",
     tag = "audit",
     summary = "校验审计链是否完整",
     responses(

@@ -31,6 +31,7 @@ pub struct ImportQuery {
 #[utoipa::path(
     post,
     path = "/api/v1/imports/officers",
+    operation_id = "import_officers",
     tag = "imports",
     summary = "导入名册：先校验整份文件；apply=true 时写入",
     description = "请求体为文件本身（xlsx、xls 或 csv）。不带 apply 只返回校验报告，不写入；\

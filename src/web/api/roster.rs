@@ -154,6 +154,7 @@ pub async fn update_unit(
 #[utoipa::path(
     get,
     path = "/api/v1/officers",
+    operation_id = "search_officers",
     tag = "officers",
     summary = "检索名录库（分页）",
     params(Search),
@@ -274,6 +275,7 @@ pub async fn update_officer(
 #[utoipa::path(
     get,
     path = "/api/v1/officers/{id}/history",
+    operation_id = "officer_history",
     tag = "officers",
     summary = "任职记录与修改历史",
     responses(
@@ -372,6 +374,7 @@ pub async fn put_photo(
 #[utoipa::path(
     get,
     path = "/api/v1/exports/officers.xlsx",
+    operation_id = "export_officers",
     tag = "officers",
     summary = "按检索条件导出 Excel（不分页）",
     params(Search),
@@ -404,6 +407,7 @@ pub async fn export(
 #[utoipa::path(
     get,
     path = "/api/v1/templates/officers.xlsx",
+    operation_id = "import_template",
     tag = "imports",
     summary = "导入模板",
     responses(

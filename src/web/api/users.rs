@@ -13,6 +13,7 @@ pub struct UserList {
 #[utoipa::path(
     get,
     path = "/api/v1/users",
+    operation_id = "list_users",
     tag = "users",
     summary = "账号列表（管理员）",
     responses(
@@ -31,6 +32,7 @@ pub async fn list(state: web::Data<AppState>, ApiUser(p): ApiUser) -> ApiResult 
 #[utoipa::path(
     post,
     path = "/api/v1/users",
+    operation_id = "create_user",
     tag = "users",
     summary = "新建账号（管理员）",
     responses(

@@ -57,6 +57,7 @@ fn query_string(s: &Search, page: i64) -> String {
     add("category", &s.category);
     add("status", &s.status);
     add("employment_type", &s.employment_type);
+    add("unclassified", if s.unclassified { "true" } else { "" });
     add("sort", &s.sort);
     add("dir", &s.dir);
     if page > 1 {
