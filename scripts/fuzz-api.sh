@@ -11,7 +11,8 @@
 #
 # Usage: scripts/fuzz-api.sh   (needs python3 with venv and curl; installs schemathesis into
 # ~/.cache). ZHIFA_FUZZ_SEED, ZHIFA_FUZZ_EXAMPLES, ZHIFA_FUZZ_MAX_TIME and ZHIFA_FUZZ_CHECKS
-# (e.g. `all`) change the run.
+# (e.g. `all`) change the run; ZHIFA_FUZZ_DATABASE_URL=postgres://…/empty_db runs it on
+# PostgreSQL instead (an empty database you made for it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,7 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 base="http://127.0.0.1:$port"
 echo "-- zhifa serve on $base (data in $work)"
 env -u DATABASE_URL \
+  ${ZHIFA_FUZZ_DATABASE_URL:+DATABASE_URL="$ZHIFA_FUZZ_DATABASE_URL"} \
   ZHIFA_CONFIG="$work/none.toml" \
   ZHIFA_DATA_DIR="$work/data" \
   ZHIFA_BIND="127.0.0.1:$port" \
@@ -98,7 +100,8 @@ curl -fsS -X PUT "$base/api/v1/officers/$officer/photo" -H "Authorization: Beare
 echo "-- schemathesis run (seed $seed, $examples examples per operation, at most ${budget}s)"
 started=$SECONDS
 # (a hard bound rather than --max-time, under which schemathesis keeps fuzzing until it is spent)
-timeout --signal=INT --kill-after=10 "$budget" \
+# (run from the temporary directory: schemathesis keeps its replay cache in ./.schemathesis)
+(cd "$work" && timeout --signal=INT --kill-after=10 "$budget" \
   "$venv/bin/schemathesis" run "$base/api/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks "$checks" \
@@ -111,7 +114,7 @@ timeout --signal=INT --kill-after=10 "$budget" \
   --seed "$seed" \
   --request-timeout 30 \
   --workers 2 \
-  --suppress-health-check too_slow \
+  --suppress-health-check too_slow) \
   || {
     status=$?
     [ "$status" -eq 124 ] && echo "schemathesis did not finish within ${budget}s"

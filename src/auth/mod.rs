@@ -568,6 +568,10 @@ pub fn authenticate(
 
 /// A new account as an administrator fills it in.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "username": "liaison01", "display_name": "王五", "password": "Liaison-Pass-2026!",
+    "role": "liaison", "unit_id": 1
+}))]
 #[serde(default)]
 pub struct NewUser {
     pub username: String,

@@ -173,7 +173,12 @@ pub fn update_unit(conn: &mut DbConn, grant: &Grant, id: i64, input: &UnitInput)
 }
 
 /// Puts a unit (with everything under it) under another parent, or makes it a root.
-pub fn move_unit(conn: &mut DbConn, grant: &Grant, id: i64, new_parent: Option<i64>) -> Result<Unit> {
+pub fn move_unit(
+    conn: &mut DbConn,
+    grant: &Grant,
+    id: i64,
+    new_parent: Option<i64>,
+) -> Result<Unit> {
     patch_unit(
         conn,
         grant,
@@ -199,6 +204,7 @@ pub fn set_unit_active(conn: &mut DbConn, grant: &Grant, id: i64, active: bool) 
 
 /// Changes to a unit; absent fields stay as they are.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"name": "东城区司法局（更名）"}))]
 pub struct UnitPatch {
     pub code: Option<String>,
     pub name: Option<String>,
@@ -210,7 +216,9 @@ pub struct UnitPatch {
 }
 
 /// A field that is present (even as `null`) is `Some`.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<i64>>, D::Error> {
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<i64>>, D::Error> {
     use serde::Deserialize;
     Ok(Some(Option::deserialize(d)?))
 }
@@ -482,7 +490,12 @@ fn id_taken(conn: &mut DbConn, scope: &Scope, existing: &Officer) -> Result<Erro
 /// A unique violation on the ID number that slipped past the check (a writer outside the
 /// audited path): said without naming anyone.
 fn id_number_unique() -> impl FnOnce(diesel::result::Error) -> Error {
-    crate::error::on_unique("officers", "id_number", "id_number", "该身份证号已在名录库中")
+    crate::error::on_unique(
+        "officers",
+        "id_number",
+        "id_number",
+        "该身份证号已在名录库中",
+    )
 }
 
 pub fn create_officer(conn: &mut DbConn, grant: &Grant, input: &OfficerInput) -> Result<Officer> {
@@ -537,7 +550,10 @@ pub fn patch_officer(
             .map_err(|e| Error::Internal(e.into()))?;
         for (k, v) in patch {
             if merged.get(&k).is_none() {
-                return Err(Error::invalid(&k, format!("没有“{}”这个字段", k.chars().take(40).collect::<String>())));
+                return Err(Error::invalid(
+                    &k,
+                    format!("没有“{}”这个字段", k.chars().take(40).collect::<String>()),
+                ));
             }
             merged[k] = v;
         }
@@ -714,8 +730,12 @@ pub fn history(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<History> {
             summary: e.summary,
             actor: full.then_some(e.actor),
             ip: full.then_some(e.ip),
-            before: full.then(|| e.before_json.and_then(|j| serde_json::from_str(&j).ok())).flatten(),
-            after: full.then(|| e.after_json.and_then(|j| serde_json::from_str(&j).ok())).flatten(),
+            before: full
+                .then(|| e.before_json.and_then(|j| serde_json::from_str(&j).ok()))
+                .flatten(),
+            after: full
+                .then(|| e.after_json.and_then(|j| serde_json::from_str(&j).ok()))
+                .flatten(),
         })
         .collect();
     Ok((postings, changes))

@@ -86,6 +86,11 @@ pub struct Posting {
 
 /// An officer as the user typed it (form, API or sheet row): every field a string.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "name": "李四", "id_number": "110101199001011237", "unit_id": 1, "post": "科员",
+    "category": "司法行政", "region": "北京市东城区", "employment_type": "行政编制",
+    "status": "在岗", "phone": "13800138000"
+}))]
 #[serde(default)]
 pub struct OfficerInput {
     pub name: String,
@@ -195,7 +200,10 @@ impl OfficerFields {
             ("职级", self.grade != other.grade),
             ("执法证号", self.cert_number != other.cert_number),
             ("发证机关", self.cert_issuer != other.cert_issuer),
-            ("证件有效期", self.cert_valid_until != other.cert_valid_until),
+            (
+                "证件有效期",
+                self.cert_valid_until != other.cert_valid_until,
+            ),
         ];
         for (label, differs) in pairs {
             if differs {
@@ -462,7 +470,9 @@ pub fn parse_validity(raw: &str) -> Option<NaiveDate> {
     } else {
         NaiveDate::from_ymd_opt(y, m + 1, 1)?
     };
-    first_next.pred_opt().filter(|d| (1990..2100).contains(&chrono::Datelike::year(d)))
+    first_next
+        .pred_opt()
+        .filter(|d| (1990..2100).contains(&chrono::Datelike::year(d)))
 }
 
 /// A unit as the user typed it.
@@ -506,7 +516,10 @@ mod tests {
         assert_eq!(parse_validity("2028年2月"), ymd(2028, 2, 29));
         assert_eq!(parse_validity("2020.02-2026.02"), ymd(2026, 2, 28));
         assert_eq!(parse_validity("2020-02-01-2026-02-01"), ymd(2026, 2, 1));
-        assert_eq!(parse_validity("2020年2月1日至2026年1月31日"), ymd(2026, 1, 31));
+        assert_eq!(
+            parse_validity("2020年2月1日至2026年1月31日"),
+            ymd(2026, 1, 31)
+        );
         assert_eq!(parse_validity("长期"), None);
         assert_eq!(parse_validity("2028.13"), None);
     }
@@ -521,6 +534,7 @@ mod tests {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"code": "SFJ-0101", "name": "东城区司法局", "region_code": "110101"}))]
 #[serde(default)]
 pub struct UnitInput {
     pub code: String,

@@ -332,7 +332,10 @@ pub fn normalize_phone(raw: &str) -> Result<String, String> {
 
 /// What a vocabulary value is compared as: no spaces, half-width forms.
 fn vocab_key(raw: &str) -> String {
-    to_half_width(raw).chars().filter(|c| !is_space(*c)).collect()
+    to_half_width(raw)
+        .chars()
+        .filter(|c| !is_space(*c))
+        .collect()
 }
 
 /// A vocabulary: a Rust enum stored as its Chinese label, with the aliases real sheets use, all
@@ -527,9 +530,7 @@ pub fn certificate_eligibility(employment_type: &str, status: &str) -> Eligibili
             "人员性质“{v}”尚未归类（行政编制 / 参照公务员法管理 / 事业编制 / 辅助人员 …）"
         )),
         Classified::Known(_) => match status {
-            Classified::Unknown(v) => {
-                Eligibility::Unconfirmed(format!("在岗状态“{v}”尚未归类"))
-            }
+            Classified::Unknown(v) => Eligibility::Unconfirmed(format!("在岗状态“{v}”尚未归类")),
             _ => Eligibility::Eligible,
         },
     }

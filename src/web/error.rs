@@ -161,7 +161,9 @@ pub fn uniform_errors<B: actix_web::body::MessageBody + 'static>(
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
-    let redirect = res.headers().contains_key(actix_web::http::header::LOCATION);
+    let redirect = res
+        .headers()
+        .contains_key(actix_web::http::header::LOCATION);
     if !(status.is_client_error() || status.is_server_error()) || typed || redirect {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

@@ -274,8 +274,7 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for PageForm<T> {
             }
             let mut body = Vec::new();
             while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| Error::BadRequest(format!("表单无法读取：{e}")))?;
+                let chunk = chunk.map_err(|e| Error::BadRequest(format!("表单无法读取：{e}")))?;
                 if body.len() + chunk.len() > MAX_FORM_BYTES {
                     return Err(Error::TooLarge("表单内容过大".into()).into());
                 }

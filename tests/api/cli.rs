@@ -60,14 +60,27 @@ fn demo_data_import_export_and_verify() {
     // a dry run of the same file fails the same way, and can write the sheet to send back
     let (ok, out) = zhifa(
         d,
-        &["import", "officers", "bad.csv", "--dry-run", "--errors", "back.xlsx"],
+        &[
+            "import",
+            "officers",
+            "bad.csv",
+            "--dry-run",
+            "--errors",
+            "back.xlsx",
+        ],
     );
     assert!(!ok, "{out}");
     assert!(out.contains("校验位错误"), "{out}");
     assert!(d.join("back.xlsx").exists());
     let (ok, out) = zhifa(
         d,
-        &["import", "officers", "bad.csv", "--dry-run", "--skip-invalid"],
+        &[
+            "import",
+            "officers",
+            "bad.csv",
+            "--dry-run",
+            "--skip-invalid",
+        ],
     );
     assert!(ok, "{out}");
     let (ok, out) = zhifa(d, &["export", "officers", "all.xlsx"]);

@@ -124,7 +124,7 @@ fn counts(issues: &[RowIssue]) -> Vec<KindCount> {
             count: c,
         })
         .collect();
-    v.sort_by(|a, b| b.count.cmp(&a.count));
+    v.sort_by_key(|k| std::cmp::Reverse(k.count));
     v
 }
 
@@ -401,4 +401,3 @@ fn create_units(
     }
     Ok(out)
 }
-

@@ -41,7 +41,12 @@ pub(super) struct Plan {
 fn refuses_row(f: Field) -> bool {
     matches!(
         f,
-        Field::Name | Field::IdNumber | Field::Unit | Field::UnitCode | Field::Sex | Field::BirthDate
+        Field::Name
+            | Field::IdNumber
+            | Field::Unit
+            | Field::UnitCode
+            | Field::Sex
+            | Field::BirthDate
     )
 }
 
@@ -74,7 +79,17 @@ fn is_footer(row: &Row) -> bool {
         .find(|t| !t.is_empty())
         .unwrap_or("");
     [
-        "注", "说明", "备注", "填表", "制表", "填报", "合计", "总计", "审核", "负责人", "联系人",
+        "注",
+        "说明",
+        "备注",
+        "填表",
+        "制表",
+        "填报",
+        "合计",
+        "总计",
+        "审核",
+        "负责人",
+        "联系人",
     ]
     .iter()
     .any(|p| first.starts_with(p))
@@ -91,7 +106,9 @@ impl RowView<'_> {
         self.header.col(f).and_then(|i| self.row.cells.get(i))
     }
     fn text(&self, f: Field) -> String {
-        self.cell(f).map(|c| c.text.trim().to_string()).unwrap_or_default()
+        self.cell(f)
+            .map(|c| c.text.trim().to_string())
+            .unwrap_or_default()
     }
     fn too_long(&self, f: Field) -> bool {
         self.cell(f).is_some_and(|c| c.too_long)
@@ -150,12 +167,14 @@ const NEW_UNIT: i64 = -1;
 pub(super) fn plan(conn: &mut DbConn, grant: &Grant, sheet: &Sheet, opts: Options) -> Result<Plan> {
     let header = &sheet.header;
     let default_unit = match opts.unit_id {
-        Some(id) => Some(crate::roster::visible_unit(conn, grant, id).map_err(|_| {
-            Error::invalid("unit_id", "所选单位不存在或不在您的管理范围内")
-        })?),
+        Some(id) => Some(
+            crate::roster::visible_unit(conn, grant, id)
+                .map_err(|_| Error::invalid("unit_id", "所选单位不存在或不在您的管理范围内"))?,
+        ),
         None => None,
     };
-    let has_unit_column = header.col(Field::Unit).is_some() || header.col(Field::UnitCode).is_some();
+    let has_unit_column =
+        header.col(Field::Unit).is_some() || header.col(Field::UnitCode).is_some();
     if !has_unit_column && default_unit.is_none() {
         return Err(Error::BadRequest(
             "表头中没有“所在单位”（或“单位代码”）列：请在导入时选择这些人员所属的单位，或在表中增加该列"
@@ -206,7 +225,10 @@ pub(super) fn plan(conn: &mut DbConn, grant: &Grant, sheet: &Sheet, opts: Option
             continue;
         }
         let view = RowView { row, header };
-        if view.text(Field::Name).is_empty() && view.text(Field::IdNumber).is_empty() && is_footer(row) {
+        if view.text(Field::Name).is_empty()
+            && view.text(Field::IdNumber).is_empty()
+            && is_footer(row)
+        {
             continue;
         }
         report.data_rows += 1;
@@ -317,9 +339,14 @@ fn plan_row(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>) 
     }
     let (unit_id, new_unit) = unit(ctx, view, issues);
 
-    let current = id_number.as_ref().and_then(|id| ctx.existing.get(id.as_str()));
+    let current = id_number
+        .as_ref()
+        .and_then(|id| ctx.existing.get(id.as_str()));
     if let Some(o) = current {
-        let visible = ctx.units.by_id(o.unit_id).is_some_and(|u| ctx.scope.covers_unit(u));
+        let visible = ctx
+            .units
+            .by_id(o.unit_id)
+            .is_some_and(|u| ctx.scope.covers_unit(u));
         if !visible {
             // never say who it is, or where: the caller may not see that person
             issues.error(
@@ -329,16 +356,18 @@ fn plan_row(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>) 
             );
         }
     }
-    let Some(id) = id_number.filter(|_| issues.errors.is_empty()) else {
-        return None;
-    };
+    let id = id_number.filter(|_| issues.errors.is_empty())?;
     let unit_id = unit_id?;
 
     // For a person already in the roster, columns the sheet lacks (or leaves blank) keep what
     // is stored: an import never wipes data it was not given.
     let stored = current.map(OfficerInput::from_officer).unwrap_or_default();
     let keep = |f: Field, stored: &str| {
-        let v = if view.too_long(f) { String::new() } else { view.text(f) };
+        let v = if view.too_long(f) {
+            String::new()
+        } else {
+            view.text(f)
+        };
         if v.is_empty() { stored.to_string() } else { v }
     };
     let mut input = OfficerInput {
@@ -358,9 +387,21 @@ fn plan_row(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>) 
         cert_issuer: keep(Field::CertIssuer, &stored.cert_issuer),
         cert_valid_until: keep(Field::CertValidity, &stored.cert_valid_until),
     };
-    for f in [Field::Post, Field::Category, Field::Region, Field::Phone, Field::Rank, Field::CertNumber, Field::CertIssuer] {
+    for f in [
+        Field::Post,
+        Field::Category,
+        Field::Region,
+        Field::Phone,
+        Field::Rank,
+        Field::CertNumber,
+        Field::CertIssuer,
+    ] {
         if view.too_long(f) {
-            issues.warn(f, "内容过长（该项未导入）", format!("{}内容过长，该项未导入", f.label()));
+            issues.warn(
+                f,
+                "内容过长（该项未导入）",
+                format!("{}内容过长，该项未导入", f.label()),
+            );
         }
     }
     let fields = loop {
@@ -380,7 +421,11 @@ fn plan_row(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>) 
                         issues.error(f, kind, reason);
                     } else {
                         // a bad optional value is left out (the stored one kept), not a refusal
-                        issues.warn(f, &format!("{}有误（该项未导入）", f.label()), format!("{reason}；该项未导入"));
+                        issues.warn(
+                            f,
+                            &format!("{}有误（该项未导入）", f.label()),
+                            format!("{reason}；该项未导入"),
+                        );
                         reset(&mut input, &k, &stored);
                     }
                 }
@@ -431,11 +476,19 @@ fn reset(input: &mut OfficerInput, key: &str, stored: &OfficerInput) {
         _ => return,
     };
     // a stored value that is itself unusable can't be kept either
-    *slot = if *slot == *old { String::new() } else { old.clone() };
+    *slot = if *slot == *old {
+        String::new()
+    } else {
+        old.clone()
+    };
 }
 
 /// The row's ID number, checked; duplicates within the file are refused.
-fn id_number(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>) -> Option<IdNumber> {
+fn id_number(
+    ctx: &mut Context<'_>,
+    view: &RowView<'_>,
+    issues: &mut Issues<'_>,
+) -> Option<IdNumber> {
     const KIND: &str = "身份证号有误";
     // ID numbers Excel turned into numbers have lost digits for good.
     let id = match view.cell(Field::IdNumber) {
@@ -461,7 +514,11 @@ fn id_number(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>)
         },
     }?;
     if let Some(first) = ctx.seen.get(id.as_str()) {
-        issues.error(Field::IdNumber, "身份证号重复", format!("与第 {first} 行的身份证号重复"));
+        issues.error(
+            Field::IdNumber,
+            "身份证号重复",
+            format!("与第 {first} 行的身份证号重复"),
+        );
         return None;
     }
     ctx.seen.insert(id.as_str().to_string(), view.row.number);
@@ -469,7 +526,11 @@ fn id_number(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>)
 }
 
 /// The row's unit: (its id or NEW_UNIT, the key of a unit to create).
-fn unit(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>) -> (Option<i64>, Option<String>) {
+fn unit(
+    ctx: &mut Context<'_>,
+    view: &RowView<'_>,
+    issues: &mut Issues<'_>,
+) -> (Option<i64>, Option<String>) {
     const KIND: &str = "所在单位有误";
     let name = view.text(Field::Unit);
     let code = view.text(Field::UnitCode);
@@ -486,7 +547,11 @@ fn unit(ctx: &mut Context<'_>, view: &RowView<'_>, issues: &mut Issues<'_>) -> (
             }
         };
     }
-    let field = if code.is_empty() { Field::Unit } else { Field::UnitCode };
+    let field = if code.is_empty() {
+        Field::Unit
+    } else {
+        Field::UnitCode
+    };
     match ctx.units.lookup(ctx.scope, &name, &code) {
         UnitLookup::Found(u) => (Some(u.id), None),
         UnitLookup::Matched(u) => {

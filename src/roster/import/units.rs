@@ -183,7 +183,9 @@ impl UnitIndex {
                 let v: Vec<usize> = (0..self.units.len())
                     .filter(|i| {
                         let u = &self.units[*i];
-                        scope.covers_unit(u) && u.active && abbreviates(&written, &self.expanded[*i])
+                        scope.covers_unit(u)
+                            && u.active
+                            && abbreviates(&written, &self.expanded[*i])
                     })
                     .collect();
                 self.abbreviated.insert(written, v.clone());

@@ -56,14 +56,11 @@ pub fn stash(conn: &mut DbConn, grant: &Grant, filename: &str, data: &[u8]) -> R
     let now = crate::db::now();
     let filename: String = filename.chars().take(200).collect();
     audit::transaction(conn, grant.actor(), |conn, rec| {
-        let pending = || {
-            import_jobs::table.filter(import_jobs::status.eq(ImportStatus::Pending.as_str()))
-        };
-        diesel::delete(
-            pending().filter(
-                import_jobs::created_at.lt(now - chrono::TimeDelta::minutes(UPLOAD_TTL_MINUTES)),
-            ),
-        )
+        let pending =
+            || import_jobs::table.filter(import_jobs::status.eq(ImportStatus::Pending.as_str()));
+        diesel::delete(pending().filter(
+            import_jobs::created_at.lt(now - chrono::TimeDelta::minutes(UPLOAD_TTL_MINUTES)),
+        ))
         .execute(conn)?;
         let mine: Vec<i64> = pending()
             .filter(import_jobs::user_id.eq(user))
@@ -91,7 +88,10 @@ pub fn stash(conn: &mut DbConn, grant: &Grant, filename: &str, data: &[u8]) -> R
                 "import.upload",
                 "import",
                 id,
-                format!("上传导入文件“{filename}”（{} KB）", data.len().div_ceil(1024)),
+                format!(
+                    "上传导入文件“{filename}”（{} KB）",
+                    data.len().div_ceil(1024)
+                ),
             )
             .after(&serde_json::json!({
                 "filename": filename,

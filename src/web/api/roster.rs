@@ -68,6 +68,7 @@ pub async fn list_units(state: web::Data<AppState>, ApiUser(p): ApiUser) -> ApiR
 #[utoipa::path(
     get,
     path = "/api/v1/units/{id}",
+    params(("id", description = "单位 id", example = 1)),
     tag = "units",
     summary = "单位详情",
     responses(
@@ -123,6 +124,7 @@ pub async fn create_unit(
 #[utoipa::path(
     patch,
     path = "/api/v1/units/{id}",
+    params(("id", description = "单位 id", example = 1)),
     tag = "units",
     summary = "修改、移动、停用或启用单位（管理员）",
     responses(
@@ -180,6 +182,7 @@ pub async fn search(
 #[utoipa::path(
     get,
     path = "/api/v1/officers/{id}",
+    params(("id", description = "人员 id", example = 1)),
     tag = "officers",
     summary = "人员详情",
     responses(
@@ -240,6 +243,7 @@ pub async fn create_officer(
 #[utoipa::path(
     patch,
     path = "/api/v1/officers/{id}",
+    params(("id", description = "人员 id", example = 1)),
     tag = "officers",
     summary = "修改人员；unit_id 变化即为调动，保留任职记录",
     request_body(
@@ -275,6 +279,7 @@ pub async fn update_officer(
 #[utoipa::path(
     get,
     path = "/api/v1/officers/{id}/history",
+    params(("id", description = "人员 id", example = 1)),
     operation_id = "officer_history",
     tag = "officers",
     summary = "任职记录与修改历史",
@@ -309,6 +314,7 @@ pub async fn history(
 #[utoipa::path(
     get,
     path = "/api/v1/officers/{id}/photo",
+    params(("id", description = "人员 id", example = 1)),
     tag = "officers",
     summary = "照片",
     responses(
@@ -335,6 +341,7 @@ pub async fn get_photo(
 #[utoipa::path(
     put,
     path = "/api/v1/officers/{id}/photo",
+    params(("id", description = "人员 id", example = 1)),
     tag = "officers",
     summary = "上传照片（请求体为 JPEG 或 PNG 文件本身，至少 100×120 像素）",
     request_body(

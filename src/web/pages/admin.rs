@@ -1,13 +1,13 @@
 //! Accounts and the audit log.
 
-use crate::auth::Capability;
 use super::roster::local_time;
 use super::{ActiveForm, Ctx, Errors, PageResult, redirect, render, render_form};
 use crate::audit::{self, db::Entry, db::Filter};
+use crate::auth::Capability;
 use crate::auth::{self, NewUser, Role, User};
 use crate::error::{Error, FieldErrors};
 use crate::roster::model::Unit;
-use crate::web::{PageForm, AppState, PageUser};
+use crate::web::{AppState, PageForm, PageUser};
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;
@@ -134,7 +134,10 @@ pub async fn create_user(
         unit_id: f.unit_id.trim().parse().ok(),
         officer_id,
     };
-    if !id_number.trim().is_empty() && officer_id.is_none() && Role::parse(&input.role) == Some(Role::Officer) {
+    if !id_number.trim().is_empty()
+        && officer_id.is_none()
+        && Role::parse(&input.role) == Some(Role::Officer)
+    {
         let mut e = FieldErrors::new();
         e.insert(
             "officer_id".into(),

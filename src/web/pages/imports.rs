@@ -28,7 +28,10 @@ pub async fn upload_form(state: web::Data<AppState>, PageUser(p): PageUser) -> P
     render(&UploadPage {
         ctx: Ctx::new(&p, "imports"),
         is_admin: p.grant().allows(Capability::ManageUnits),
-        units: unit_options(&units).into_iter().filter(|u| u.active).collect(),
+        units: unit_options(&units)
+            .into_iter()
+            .filter(|u| u.active)
+            .collect(),
     })
 }
 

@@ -127,7 +127,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/imports", web::post().to(imports::upload))
         .route("/imports/{id}", web::get().to(imports::preview))
         .route("/imports/{id}/apply", web::post().to(imports::apply))
-        .route("/imports/{id}/errors.xlsx", web::get().to(imports::errors_xlsx))
+        .route(
+            "/imports/{id}/errors.xlsx",
+            web::get().to(imports::errors_xlsx),
+        )
         .route("/users", web::get().to(admin::users))
         .route("/users", web::post().to(admin::create_user))
         .route(

@@ -1,9 +1,9 @@
-use crate::auth::Capability;
 use super::{ActiveForm, Ctx, Errors, PageResult, read_multipart, redirect, render, render_form};
+use crate::auth::Capability;
 use crate::error::{Error, FieldErrors};
 use crate::roster::model::{Officer, OfficerInput, Posting, Unit, UnitInput};
 use crate::roster::{self, Page, db::Search, rules};
-use crate::web::{PageForm, AppState, PageUser};
+use crate::web::{AppState, PageForm, PageUser};
 use actix_web::web;
 use askama::Template;
 use serde::Deserialize;

@@ -1,7 +1,7 @@
 use super::{Ctx, PageResult, redirect, render};
 use crate::auth::{self, SessionKind};
 use crate::error::Error;
-use crate::web::{PageForm, AppState, PageUser, SESSION_COOKIE, client_ip};
+use crate::web::{AppState, PageForm, PageUser, SESSION_COOKIE, client_ip};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -90,7 +90,8 @@ pub async fn login(
         if let Some(secs) = e.retry_after()
             && let Ok(v) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
         {
-            page.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
+            page.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
         }
         return Ok(page);
     }
@@ -191,7 +192,6 @@ pub async fn change_password(
     state: web::Data<AppState>,
     PageForm(p, form): PageForm<PasswordForm>,
 ) -> PageResult {
-    
     if form.new_password != form.confirm_password {
         return render(&AccountPage {
             ctx: Ctx::new(&p, "account"),
