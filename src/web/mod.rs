@@ -298,7 +298,7 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for PageForm<T> {
 
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(api::healthz));
+    cfg.service(web::resource("/healthz").route(web::get().to(api::healthz)));
     api::routes(cfg);
     pages::routes(cfg);
 }
