@@ -628,6 +628,43 @@ both!(
             .await
             .expect(200);
         assert!(log["items"].as_array().unwrap().len() >= 2);
+        // a failed sign-in and a sign-out are on the record too
+        assert_eq!(app.token("admin", "Wrong-Password-1").await.status, 401);
+        let log = app
+            .get("/api/v1/audit?action=session.login_failed", &admin)
+            .await
+            .expect(200);
+        assert_eq!(log["items"].as_array().unwrap().len(), 1);
+        app.send(
+            reqwest::Method::DELETE,
+            "/api/v1/auth/token",
+            &admin,
+            json!({}),
+        )
+        .await
+        .expect(204);
+        let admin = app.admin().await;
+        let log = app
+            .get("/api/v1/audit?action=session.logout", &admin)
+            .await
+            .expect(200);
+        assert_eq!(log["items"].as_array().unwrap().len(), 1);
+        // a login form that can't be read is a page saying so, not plain text
+        let r = app
+            .client
+            .post(app.url("/login"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("username=%ZZ")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
     }
 );
 
