@@ -2239,6 +2239,9 @@ fn ods_precheck(bytes: &[u8], lim: &Limits) -> Result<(), SheetError> {
     scan_entry(&mut zip, "content.xml", lim.xml_token, ODS_ATTRS, |ev| {
         est.on(ev)
     })?;
+    if !est.open.is_empty() {
+        return Err(SheetError::Malformed("content.xml 不完整".into()));
+    }
     est.check()
 }
 
@@ -2288,6 +2291,9 @@ struct OdsTable {
 #[derive(Default)]
 struct OdsEstimate {
     budget: u64,
+    /// The open elements: calamine's ODS loops stop only at the end tags they expect (a
+    /// table without its end tag makes it spin for ever), so the nesting must be exact.
+    open: Vec<Vec<u8>>,
     depth: usize,
     table: OdsTable,
     row: Option<OdsRow>,
@@ -2299,6 +2305,22 @@ struct OdsEstimate {
 
 impl OdsEstimate {
     fn on(&mut self, ev: XmlEvent<'_>) -> Result<(), SheetError> {
+        let unpaired = || SheetError::Malformed("content.xml 中的标签没有正确配对".into());
+        match &ev {
+            XmlEvent::Open { name, empty, .. } => {
+                if name.len() > MAX_XML_NAME || self.open.len() >= 1000 {
+                    return Err(unpaired());
+                }
+                if !*empty {
+                    self.open.push(name.to_vec());
+                }
+            }
+            XmlEvent::Close { name, exact, .. } => {
+                if !*exact || self.open.pop().as_deref() != Some(*name) {
+                    return Err(unpaired());
+                }
+            }
+        }
         match ev {
             XmlEvent::Open {
                 name,
@@ -2348,7 +2370,7 @@ impl OdsEstimate {
                 }
                 _ => {}
             },
-            XmlEvent::Close { name, at } => match name {
+            XmlEvent::Close { name, at, .. } => match name {
                 b"table:table-cell" | b"table:covered-table-cell" => self.end_cell(at),
                 b"table:table-row" => self.end_row()?,
                 b"table:table" if self.depth > 0 => {
@@ -2467,6 +2489,9 @@ impl XmlAttr {
     }
 }
 
+/// Element names are kept up to this length (a start tag's name one byte longer, to tell).
+const MAX_XML_NAME: usize = 128;
+
 enum XmlEvent<'a> {
     /// A start (or empty, `empty`) tag ending at byte `at`, `len` bytes long.
     Open {
@@ -2476,9 +2501,11 @@ enum XmlEvent<'a> {
         at: u64,
         len: u64,
     },
+    /// An end tag; `exact` unless something other than spaces followed its name.
     Close {
         name: &'a [u8],
         at: u64,
+        exact: bool,
     },
 }
 
@@ -2561,6 +2588,7 @@ fn scan_xml(
     let mut value_len = 0u64;
     let mut bang: Vec<u8> = Vec::new();
     let mut tail = [0u8; 2];
+    let mut close_exact = true;
     loop {
         let n = match input.read(&mut buf) {
             Ok(0) => break,
@@ -2629,6 +2657,7 @@ fn scan_xml(
                 Xs::Lt => match b {
                     b'/' => {
                         name.clear();
+                        close_exact = true;
                         Xs::CloseName
                     }
                     b'!' => {
@@ -2653,7 +2682,7 @@ fn scan_xml(
                     b'/' => Xs::Slash,
                     _ if ws => Xs::Attrs,
                     _ => {
-                        if name.len() < 128 {
+                        if name.len() <= MAX_XML_NAME {
                             name.push(b);
                         }
                         Xs::Name
@@ -2716,13 +2745,16 @@ fn scan_xml(
                         on(XmlEvent::Close {
                             name: &name,
                             at: pos,
+                            exact: close_exact,
                         })?;
                         Xs::Text
                     }
                     _ if ws => Xs::CloseRest,
                     _ => {
-                        if name.len() < 128 {
+                        if name.len() < MAX_XML_NAME {
                             name.push(b);
+                        } else {
+                            close_exact = false;
                         }
                         Xs::CloseName
                     }
@@ -2732,9 +2764,11 @@ fn scan_xml(
                         on(XmlEvent::Close {
                             name: &name,
                             at: pos,
+                            exact: close_exact,
                         })?;
                         Xs::Text
                     } else {
+                        close_exact &= ws;
                         Xs::CloseRest
                     }
                 }
@@ -3586,6 +3620,24 @@ mod tests {
             assert!(matches!(err, SheetError::TooLarge(_)), "{err:?}");
             assert!(err.to_string().contains("ODS"), "{err}");
             assert!(peak < 16 * MB, "{peak}");
+        }
+    }
+
+    /// calamine's ODS table loop ignores the end of the file: a table whose end tag is lost
+    /// (here swallowed by a broken row end tag) made it spin for ever.
+    #[test]
+    fn ods_with_unpaired_tags_is_refused_not_spun_on() {
+        let cases = [
+            format!("{}</table:table-row\u{15}", ods_header_rows()),
+            format!(
+                r#"{}<table:table-row><table:table-cell office:value-type="string"><office:annotation><text:p>x</text:p></table:table-cell></table:table-row>"#,
+                ods_header_rows()
+            ),
+            format!("{}</table:table x>", ods_header_rows()),
+        ];
+        for rows in cases {
+            let err = read("x.ods", &ods_of(&rows)).unwrap_err();
+            assert!(matches!(err, SheetError::Malformed(_)), "{err:?}");
         }
     }
 
