@@ -405,27 +405,48 @@ pub fn all_officers(conn: &mut DbConn) -> QueryResult<Vec<Officer>> {
     officers::table.select(Officer::as_select()).load(conn)
 }
 
-/// What an import's plan depends on: it is written only if this hasn't moved since planning.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RosterVersion {
-    officers: i64,
-    officers_changed: Option<NaiveDateTime>,
-    units: i64,
-    units_changed: Option<NaiveDateTime>,
+/// Of these officers (id, `updated_at` when read), whether any was changed since.
+pub fn any_changed_since(conn: &mut DbConn, seen: &[(i64, NaiveDateTime)]) -> QueryResult<bool> {
+    for chunk in seen.chunks(500) {
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+        let now: std::collections::HashMap<i64, NaiveDateTime> = officers::table
+            .filter(officers::id.eq_any(&ids))
+            .select((officers::id, officers::updated_at))
+            .load::<(i64, NaiveDateTime)>(conn)?
+            .into_iter()
+            .collect();
+        if chunk.iter().any(|(id, at)| now.get(id) != Some(at)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
-pub fn roster_version(conn: &mut DbConn) -> QueryResult<RosterVersion> {
-    use diesel::dsl::{count_star, max};
-    let (officers, officers_changed) = officers::table
-        .select((count_star(), max(officers::updated_at)))
-        .first(conn)?;
-    let (units, units_changed) = units::table
-        .select((count_star(), max(units::updated_at)))
-        .first(conn)?;
-    Ok(RosterVersion {
-        officers,
-        officers_changed,
-        units,
-        units_changed,
-    })
+/// Whether any of these ID numbers is in the roster.
+pub fn any_id_number_taken(conn: &mut DbConn, id_numbers: &[&str]) -> QueryResult<bool> {
+    for chunk in id_numbers.chunks(500) {
+        let found: i64 = officers::table
+            .filter(officers::id_number.eq_any(chunk))
+            .count()
+            .get_result(conn)?;
+        if found > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether all these units still exist and are active.
+pub fn all_units_active(conn: &mut DbConn, ids: &[i64]) -> QueryResult<bool> {
+    for chunk in ids.chunks(500) {
+        let active: i64 = units::table
+            .filter(units::id.eq_any(chunk))
+            .filter(units::active.eq(true))
+            .count()
+            .get_result(conn)?;
+        if active != chunk.len() as i64 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -195,13 +195,26 @@ pub fn apply(
     let sheet = read(filename, bytes)?;
     let mut report = None;
     // planned outside the write lock; written only if the roster is still as planned against
+    let read_in = started.elapsed();
     for _ in 0..3 {
-        let version = db::roster_version(conn)?;
+        let planning = std::time::Instant::now();
         let plan = plan::plan(conn, grant, &sheet, opts)?;
         if let Some(r) = blocked(plan.report.clone(), opts) {
             return Ok(r);
         }
-        if let Some(r) = write(conn, grant, &sheet, opts, Some((version, plan)))? {
+        let writing = std::time::Instant::now();
+        let written = write(conn, grant, &sheet, opts, Some(plan))?;
+        tracing::info!(
+            "import {filename}: read in {read_in:?}, planned in {:?}, written in {:?}{}",
+            writing - planning,
+            writing.elapsed(),
+            if written.is_none() {
+                " (roster changed meanwhile: planned again)"
+            } else {
+                ""
+            }
+        );
+        if let Some(r) = written {
             report = Some(r);
             break;
         }
@@ -238,19 +251,19 @@ fn blocked(mut report: Report, opts: Options) -> Option<Report> {
     None
 }
 
-/// Writes a plan in one audited transaction. With `planned`, only if the roster is still at
-/// the version it was planned against (None otherwise); without, plans inside the transaction.
+/// Writes a plan in one audited transaction. With `planned`, only if what the plan relied on
+/// still holds (None otherwise); without, plans inside the transaction.
 fn write(
     conn: &mut DbConn,
     grant: &Grant,
     sheet: &Sheet,
     opts: Options,
-    planned: Option<(db::RosterVersion, Plan)>,
+    planned: Option<Plan>,
 ) -> Result<Option<Report>> {
     audit::transaction(conn, grant.actor(), |conn, rec| {
         let plan = match planned {
-            Some((version, plan)) => {
-                if db::roster_version(conn)? != version {
+            Some(plan) => {
+                if stale(conn, &plan)? {
                     return Ok(None);
                 }
                 plan
@@ -265,6 +278,35 @@ fn write(
         };
         write_plan(conn, rec, grant, &sheet.filename, plan).map(Some)
     })
+}
+
+/// Whether the roster moved under a plan made outside the lock in a way that matters to it:
+/// someone it updates was changed, someone it inserts was added, a unit it uses was
+/// deactivated. Other writes meanwhile (a unit renamed, another person edited) don't matter.
+fn stale(conn: &mut DbConn, plan: &Plan) -> Result<bool> {
+    let mut seen = Vec::new();
+    let mut new_ids = Vec::new();
+    let mut unit_ids = std::collections::BTreeSet::new();
+    for p in &plan.rows {
+        match &p.action {
+            Action::Insert(f) => {
+                new_ids.push(f.id_number.as_str());
+                if p.new_unit.is_none() {
+                    unit_ids.insert(f.unit_id);
+                }
+            }
+            Action::Update(before, f) => {
+                seen.push((before.id, before.updated_at));
+                if p.new_unit.is_none() {
+                    unit_ids.insert(f.unit_id);
+                }
+            }
+        }
+    }
+    let unit_ids: Vec<i64> = unit_ids.into_iter().collect();
+    Ok(db::any_changed_since(conn, &seen)?
+        || db::any_id_number_taken(conn, &new_ids)?
+        || !db::all_units_active(conn, &unit_ids)?)
 }
 
 fn write_plan(
