@@ -90,6 +90,20 @@ pub fn entries_from(conn: &mut DbConn, from_seq: i64, limit: i64) -> QueryResult
         .load(conn)
 }
 
+/// (seq, prev_hash, hash) of the entries from `from_seq` on: how they link, without their content.
+pub fn links_from(
+    conn: &mut DbConn,
+    from_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String, String)>> {
+    audit_log::table
+        .filter(audit_log::seq.ge(from_seq))
+        .order(audit_log::seq.asc())
+        .limit(limit)
+        .select((audit_log::seq, audit_log::prev_hash, audit_log::hash))
+        .load(conn)
+}
+
 /// The stored hashes of the entries with these sequence numbers (those that exist).
 pub fn hashes_at(conn: &mut DbConn, seqs: &[i64]) -> QueryResult<HashMap<i64, String>> {
     if seqs.is_empty() {

@@ -122,8 +122,7 @@ pub fn insert_officers(
     at: NaiveDateTime,
 ) -> QueryResult<Vec<(String, i64)>> {
     let mut out = Vec::with_capacity(rows.len());
-    // small statements: see audit::FLUSH_EVERY
-    for chunk in rows.chunks(100) {
+    for chunk in rows.chunks(crate::db::batch_rows(conn)) {
         let values: Vec<_> = chunk
             .iter()
             .map(|f| {
@@ -167,7 +166,7 @@ pub fn open_postings(
     rows: &[(i64, i64, String)],
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    for chunk in rows.chunks(200) {
+    for chunk in rows.chunks(crate::db::batch_rows(conn)) {
         let values: Vec<_> = chunk
             .iter()
             .map(|(officer_id, unit_id, post)| {
