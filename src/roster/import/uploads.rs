@@ -132,6 +132,18 @@ pub fn stashed(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<Upload> {
     })
 }
 
+/// The caller's own upload that has not been imported yet (an imported one is a conflict).
+pub fn pending(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<Upload> {
+    let up = stashed(conn, grant, id)?;
+    if up.status == ImportStatus::Applied {
+        return Err(Error::Conflict {
+            message: "这个文件已经导入过了".into(),
+            fields: Default::default(),
+        });
+    }
+    Ok(up)
+}
+
 /// Marks an upload as imported and lets go of its bytes (the audit log keeps its digest).
 pub fn mark_applied(conn: &mut DbConn, id: i64, summary: &str) -> Result<()> {
     diesel::update(import_jobs::table.find(id))

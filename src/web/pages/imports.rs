@@ -5,7 +5,7 @@ use super::roster::{UnitOption, unit_options};
 use super::{Ctx, PageResult, read_multipart, redirect, render};
 use crate::auth::Capability;
 use crate::error::Error;
-use crate::roster::import::uploads::{self, ImportStatus};
+use crate::roster::import::uploads;
 use crate::roster::import::{self, Options, Report};
 use crate::web::{AppState, PageForm, PageUser};
 use actix_web::web;
@@ -82,7 +82,6 @@ struct PreviewPage {
     is_admin: bool,
     /// the import was written (result page) or not (preview)
     done: bool,
-    applied_before: bool,
 }
 
 fn preview_page(
@@ -91,7 +90,6 @@ fn preview_page(
     report: Report,
     opts: Options,
     done: bool,
-    applied_before: bool,
 ) -> PreviewPage {
     PreviewPage {
         ctx: Ctx::new(p, "imports"),
@@ -101,7 +99,6 @@ fn preview_page(
         opts,
         is_admin: p.grant().allows(Capability::ManageUnits),
         done,
-        applied_before,
     }
 }
 
@@ -114,29 +111,13 @@ pub async fn preview(
     let id = *id;
     let opts = q.into_inner();
     let grant = p.grant();
-    let (report, status) = state
+    let report = state
         .db(move |c| {
-            let up = uploads::stashed(c, &grant, id)?;
-            if up.status == ImportStatus::Applied {
-                return Err(Error::Conflict {
-                    message: "这个文件已经导入过了".into(),
-                    fields: Default::default(),
-                });
-            }
-            Ok((
-                import::preview(c, &grant, &up.filename, &up.data, opts)?,
-                up.status,
-            ))
+            let up = uploads::pending(c, &grant, id)?;
+            import::preview(c, &grant, &up.filename, &up.data, opts)
         })
         .await?;
-    render(&preview_page(
-        &p,
-        id,
-        report,
-        opts,
-        false,
-        status == ImportStatus::Applied,
-    ))
+    render(&preview_page(&p, id, report, opts, false))
 }
 
 /// The uploaded sheet with a 错误说明 column: every problem, for sending back to the unit.
@@ -188,13 +169,7 @@ pub async fn apply(
     let grant = p.grant();
     let report = state
         .db(move |c| {
-            let up = uploads::stashed(c, &grant, id)?;
-            if up.status == ImportStatus::Applied {
-                return Err(Error::Conflict {
-                    message: "这个文件已经导入过了".into(),
-                    fields: Default::default(),
-                });
-            }
+            let up = uploads::pending(c, &grant, id)?;
             let report = import::apply(c, &grant, &up.filename, &up.data, opts)?;
             if report.applied {
                 uploads::mark_applied(
@@ -207,7 +182,7 @@ pub async fn apply(
         })
         .await?;
     let done = report.applied;
-    let mut r = render(&preview_page(&p, id, report, opts, done, false))?;
+    let mut r = render(&preview_page(&p, id, report, opts, done))?;
     if !done {
         *r.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     }
