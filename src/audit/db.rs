@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 /// One audit record, as written and as read back (the seq is assigned by the chain, not the DB).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, utoipa::ToSchema)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct Entry {
     pub seq: i64,
     #[schema(value_type = String, example = "2026-03-01T08:30:00")]

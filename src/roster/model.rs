@@ -112,7 +112,7 @@ pub struct OfficerInput {
 
 /// The checked fields of an officer, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, AsChangeset, Insertable)]
-#[diesel(table_name = officers, treat_none_as_null = true)]
+#[diesel(table_name = officers, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct OfficerFields {
     pub name: String,
     pub sex: String,
