@@ -360,31 +360,35 @@ fn scan(
         }
         Kind::Xls => {
             xls::xls_precheck(bytes, lim)?;
-            let mut book = guarded(|| {
-                <calamine::Xls<_> as Reader<_>>::new(Cursor::new(bytes)).map_err(not_a_workbook)
-            })?;
-            let names = book.sheet_names();
-            each_sheet(&names, only, sink, keep_all, lim, |name, asm| {
-                let range = book
-                    .worksheet_range(name)
-                    .map_err(|e| sheet_unreadable(name, e))?;
-                range_stream(&range, asm)
-            })
+            scan_ranges::<calamine::Xls<_>>(bytes, lim, keep_all, only, sink)
         }
         Kind::Ods => {
             ods::ods_precheck(bytes, lim)?;
-            let mut book = guarded(|| {
-                <calamine::Ods<_> as Reader<_>>::new(Cursor::new(bytes)).map_err(not_a_workbook)
-            })?;
-            let names = book.sheet_names();
-            each_sheet(&names, only, sink, keep_all, lim, |name, asm| {
-                let range = book
-                    .worksheet_range(name)
-                    .map_err(|e| sheet_unreadable(name, e))?;
-                range_stream(&range, asm)
-            })
+            scan_ranges::<calamine::Ods<_>>(bytes, lim, keep_all, only, sink)
         }
     }
+}
+
+/// XLS and ODS (checked beforehand): calamine reads each sheet only as a dense range.
+fn scan_ranges<'b, R>(
+    bytes: &'b [u8],
+    lim: &Limits,
+    keep_all: bool,
+    only: Option<usize>,
+    sink: &mut dyn Sink,
+) -> Result<Found, SheetError>
+where
+    R: Reader<Cursor<&'b [u8]>>,
+    R::Error: std::fmt::Display,
+{
+    let mut book = guarded(|| R::new(Cursor::new(bytes)).map_err(not_a_workbook))?;
+    let names = book.sheet_names();
+    each_sheet(&names, only, sink, keep_all, lim, |name, asm| {
+        let range = book
+            .worksheet_range(name)
+            .map_err(|e| sheet_unreadable(name, e))?;
+        range_stream(&range, asm)
+    })
 }
 
 fn each_sheet(
