@@ -3,6 +3,7 @@
 
 use crate::both;
 use crate::helpers::*;
+use crate::imports::import;
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 
@@ -21,18 +22,6 @@ fn workbook(header: &[&str], rows: &[Vec<String>]) -> Vec<u8> {
         }
     }
     wb.save_to_buffer().unwrap()
-}
-
-async fn import(app: &TestApp, token: &str, name: &str, query: &str, bytes: Vec<u8>) -> Resp {
-    app.upload(
-        &format!(
-            "/api/v1/imports/officers?filename={}&{query}",
-            urlencoding::encode(name)
-        ),
-        token,
-        bytes,
-    )
-    .await
 }
 
 fn officer_named<'a>(page: &'a Value, name: &str) -> &'a Value {

@@ -148,7 +148,7 @@ pub fn messy_sheet(existing_id: &str) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
-async fn import(app: &TestApp, token: &str, name: &str, query: &str, bytes: Vec<u8>) -> Resp {
+pub async fn import(app: &TestApp, token: &str, name: &str, query: &str, bytes: Vec<u8>) -> Resp {
     app.upload(
         &format!(
             "/api/v1/imports/officers?filename={}&{query}",

@@ -199,8 +199,8 @@ pub fn apply(
     for _ in 0..3 {
         let planning = std::time::Instant::now();
         let plan = plan::plan(conn, grant, &sheet, opts)?;
-        if let Some(r) = blocked(plan.report.clone(), opts) {
-            return Ok(r);
+        if let Some(reason) = blocked(&plan.report, opts) {
+            return Ok(stopped(plan.report, reason));
         }
         let writing = std::time::Instant::now();
         let written = write(conn, grant, &sheet, opts, Some(plan))?;
@@ -239,16 +239,20 @@ pub fn apply(
     Ok(report)
 }
 
-/// The report of a plan that invalid rows stop, with the reason.
-fn blocked(mut report: Report, opts: Options) -> Option<Report> {
-    if report.invalid_rows > 0 && !opts.skip_invalid {
-        report.blocked = Some(format!(
+/// Why invalid rows stop a plan, if they do.
+fn blocked(report: &Report, opts: Options) -> Option<String> {
+    (report.invalid_rows > 0 && !opts.skip_invalid).then(|| {
+        format!(
             "有 {} 行数据有误，未导入任何数据。请修改后重新上传，或选择“只导入正确的行”",
             report.invalid_rows
-        ));
-        return Some(report);
-    }
-    None
+        )
+    })
+}
+
+/// The report of a plan that stops, with its reason.
+fn stopped(mut report: Report, reason: String) -> Report {
+    report.blocked = Some(reason);
+    report
 }
 
 /// Writes a plan in one audited transaction. With `planned`, only if what the plan relied on
@@ -270,8 +274,8 @@ fn write(
             }
             None => {
                 let plan = plan::plan(conn, grant, sheet, opts)?;
-                if let Some(r) = blocked(plan.report.clone(), opts) {
-                    return Ok(Some(r));
+                if let Some(reason) = blocked(&plan.report, opts) {
+                    return Ok(Some(stopped(plan.report, reason)));
                 }
                 plan
             }
