@@ -3,10 +3,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bank;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod roster;
+pub mod sheet;
 pub mod signing;
 pub mod web;
 

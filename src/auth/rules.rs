@@ -58,6 +58,12 @@ pub enum Capability {
     ManageUsers,
     /// Read the audit log and verify its chain.
     ReadAudit,
+    /// Browse the question bank with answers, check blueprints, export.
+    ReadBank,
+    /// Add, edit, import, retire questions.
+    ManageBank,
+    /// Take practice papers (模拟练习).
+    Practice,
 }
 
 impl Capability {
@@ -69,6 +75,9 @@ impl Capability {
             Capability::ManageUnits => "管理单位（只有司法局管理员可以）",
             Capability::ManageUsers => "管理账号（只有司法局管理员可以）",
             Capability::ReadAudit => "查看审计日志（只有审计员和司法局管理员可以）",
+            Capability::ReadBank => "查看题库（只有司法局管理员和审计员可以）",
+            Capability::ManageBank => "维护题库（只有司法局管理员可以）",
+            Capability::Practice => "参加模拟练习",
         }
     }
 }
@@ -78,9 +87,9 @@ pub fn role_allows(role: Role, c: Capability) -> bool {
     use Capability::*;
     match role {
         Role::Admin => true,
-        Role::Liaison => matches!(c, ReadRoster | WriteRoster),
-        Role::Auditor => matches!(c, ReadRoster | ReadAudit),
-        Role::Officer => matches!(c, ReadRoster),
+        Role::Liaison => matches!(c, ReadRoster | WriteRoster | Practice),
+        Role::Auditor => matches!(c, ReadRoster | ReadAudit | ReadBank | Practice),
+        Role::Officer => matches!(c, ReadRoster | Practice),
     }
 }
 

@@ -106,6 +106,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    question_versions (id) {
+        id -> Int8,
+        question_id -> Int8,
+        version -> Int4,
+        part -> Text,
+        category -> Text,
+        kind -> Text,
+        stem -> Text,
+        options -> Text,
+        answer -> Text,
+        difficulty -> Int4,
+        law -> Text,
+        article -> Text,
+        quote -> Text,
+        explanation -> Text,
+        content_hash -> Text,
+        created_at -> Timestamp,
+        created_by -> Text,
+        note -> Text,
+    }
+}
+
+diesel::table! {
+    questions (id) {
+        id -> Int8,
+        code -> Text,
+        status -> Text,
+        version -> Int4,
+        source -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         token_hash -> Text,
@@ -155,6 +190,7 @@ diesel::joinable!(officer_photos -> officers (officer_id));
 diesel::joinable!(officer_postings -> officers (officer_id));
 diesel::joinable!(officer_postings -> units (unit_id));
 diesel::joinable!(officers -> units (unit_id));
+diesel::joinable!(question_versions -> questions (question_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(users -> officers (officer_id));
 diesel::joinable!(users -> units (unit_id));
@@ -168,6 +204,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     officer_photos,
     officer_postings,
     officers,
+    question_versions,
+    questions,
     sessions,
     units,
     users,

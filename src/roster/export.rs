@@ -1,7 +1,7 @@
 //! Writing rosters to XLSX: the filtered roster, and the blank import template.
 
+use super::columns::Field;
 use super::db;
-use super::sheet::Field;
 use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};
 use crate::db::DbConn;

@@ -1,13 +1,13 @@
 //! The officer roster (名录库): units and officers. These functions are the only doors other
 //! modules use; each checks its rules, writes, and records the audit entry in one transaction.
 
+pub mod columns;
 pub mod db;
 pub mod demo;
 pub mod export;
 pub mod import;
 pub mod model;
 pub mod rules;
-pub mod sheet;
 
 use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};

@@ -331,7 +331,7 @@ pub fn normalize_phone(raw: &str) -> Result<String, String> {
 // ---------------------------------------------------------------- vocabularies
 
 /// What a vocabulary value is compared as: no spaces, half-width forms.
-fn vocab_key(raw: &str) -> String {
+pub fn vocab_key(raw: &str) -> String {
     to_half_width(raw)
         .chars()
         .filter(|c| !is_space(*c))
@@ -371,7 +371,7 @@ macro_rules! vocabulary {
 
             /// The value named by a label or an alias (spaces and full-width forms ignored).
             pub fn parse(raw: &str) -> Option<$name> {
-                let key = vocab_key(raw);
+                let key = $crate::roster::rules::vocab_key(raw);
                 Self::ALL
                     .iter()
                     .copied()
@@ -383,19 +383,21 @@ macro_rules! vocabulary {
             }
         }
 
-        impl Serialize for $name {
+        impl ::serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.label())
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.label())
             }
         }
     };
 }
+
+pub(crate) use vocabulary;
 
 vocabulary!(
     /// 人员性质: what kind of post a person holds.

@@ -11,13 +11,14 @@ mod plan;
 pub mod units;
 pub mod uploads;
 
+use super::columns::{self, Field};
 use super::db;
 use super::model::{OfficerFields, Unit};
-use super::sheet;
 use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
+use crate::sheet;
 use plan::{Action, Plan, Planned};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -131,13 +132,13 @@ fn counts(issues: &[RowIssue]) -> Vec<KindCount> {
 /// A read sheet: parsed once, planned as often as the roster moves under it.
 struct Sheet {
     filename: String,
-    header: sheet::Header,
+    header: sheet::Header<Field>,
     rows: Vec<sheet::Row>,
 }
 
 fn read(filename: &str, bytes: &[u8]) -> Result<Sheet> {
     let (header, rows) =
-        sheet::read(filename, bytes).map_err(|e| Error::BadRequest(e.to_string()))?;
+        columns::read(filename, bytes).map_err(|e| Error::BadRequest(e.to_string()))?;
     Ok(Sheet {
         filename: filename.to_string(),
         header,
@@ -179,7 +180,7 @@ pub fn annotated_sheet(
             n.push_str(&format!("【{prefix}】{}：{}", i.column, i.reason));
         }
     }
-    sheet::annotate(filename, bytes, &notes).map_err(|e| Error::BadRequest(e.to_string()))
+    columns::annotate(filename, bytes, &notes).map_err(|e| Error::BadRequest(e.to_string()))
 }
 
 /// Validates and, unless invalid rows block it, writes the sheet in one transaction.

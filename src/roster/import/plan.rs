@@ -8,9 +8,12 @@ use super::{
 use crate::auth::{Capability, Grant};
 use crate::db::DbConn;
 use crate::error::{Error, Result};
+use crate::roster::columns::Field;
 use crate::roster::model::{Officer, OfficerFields, OfficerInput};
 use crate::roster::rules::{IdNumber, IdNumberError, unit_name_key};
-use crate::roster::sheet::{self, Field, Header, Row, column_letter};
+use crate::sheet::{self, Row, column_letter};
+
+type Header = sheet::Header<Field>;
 use crate::roster::{Scope, db};
 use std::collections::HashMap;
 

@@ -2,8 +2,34 @@
 
 use std::io::{Cursor, Write};
 
+pub use crate::roster::columns::Field;
+
+/// The roster layout: the sheet tests read rosters.
+pub fn read(
+    filename: &str,
+    bytes: &[u8],
+) -> Result<(super::Header<Field>, Vec<super::Row>), super::SheetError> {
+    super::read(&crate::roster::columns::RosterSheet, filename, bytes)
+}
+
+pub(crate) fn read_with(
+    filename: &str,
+    bytes: &[u8],
+    lim: &super::Limits,
+) -> Result<(super::Header<Field>, Vec<super::Row>), super::SheetError> {
+    super::read_with(&crate::roster::columns::RosterSheet, filename, bytes, lim)
+}
+
+pub fn annotate(
+    filename: &str,
+    bytes: &[u8],
+    notes: &std::collections::BTreeMap<usize, String>,
+) -> Result<Vec<u8>, super::SheetError> {
+    super::annotate(&crate::roster::columns::RosterSheet, filename, bytes, notes)
+}
+
 /// Counts this thread's allocations, so a test can say how much memory a read took.
-pub(super) mod meter {
+pub(crate) mod meter {
     use std::alloc::{GlobalAlloc, Layout, System};
     use std::cell::Cell;
 
@@ -59,9 +85,9 @@ pub(super) mod meter {
     }
 }
 
-pub(super) const MB: usize = 1024 * 1024;
+pub(crate) const MB: usize = 1024 * 1024;
 
-pub(super) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for (name, data) in entries {
         let opts = zip::write::SimpleFileOptions::default()
@@ -73,11 +99,11 @@ pub(super) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// A workbook written by hand: one sheet with `sheet_data` (the rows), optional shared strings.
-pub(super) fn raw_xlsx(dimension: &str, sheet_data: &str, shared: Option<&str>) -> Vec<u8> {
+pub(crate) fn raw_xlsx(dimension: &str, sheet_data: &str, shared: Option<&str>) -> Vec<u8> {
     raw_xlsx_with(dimension, sheet_data, shared, &[])
 }
 
-pub(super) fn raw_xlsx_with(
+pub(crate) fn raw_xlsx_with(
     dimension: &str,
     sheet_data: &str,
     shared: Option<&str>,
@@ -112,12 +138,12 @@ pub(super) fn raw_xlsx_with(
     zip_of(&entries)
 }
 
-pub(super) fn inline(cell: &str, text: &str) -> String {
+pub(crate) fn inline(cell: &str, text: &str) -> String {
     format!(r#"<c r="{cell}" t="inlineStr"><is><t>{text}</t></is></c>"#)
 }
 
 /// A workbook written with rust_xlsxwriter, every cell a string.
-pub(super) fn xlsx_of(rows: &[Vec<&str>]) -> Vec<u8> {
+pub(crate) fn xlsx_of(rows: &[Vec<&str>]) -> Vec<u8> {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
@@ -130,9 +156,9 @@ pub(super) fn xlsx_of(rows: &[Vec<&str>]) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
-pub(super) const ID: &str = "220702198506150013";
+pub(crate) const ID: &str = "220702198506150013";
 
-pub(super) fn shared_strings(unique_count: &str, strings: &[&str]) -> String {
+pub(crate) fn shared_strings(unique_count: &str, strings: &[&str]) -> String {
     let mut s = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{n}" uniqueCount="{unique_count}">"#,
         n = strings.len()

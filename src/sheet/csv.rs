@@ -92,7 +92,7 @@ fn sniff_delimiter(text: &str) -> u8 {
 }
 
 /// Streams the CSV into `asm`; false if it has no record at all.
-pub(super) fn csv_stream(bytes: &[u8], asm: &mut Asm) -> Result<bool, SheetError> {
+pub(super) fn csv_stream<F>(bytes: &[u8], asm: &mut Asm<F>) -> Result<bool, SheetError> {
     let (enc, body) = sniff_encoding(bytes);
     let mut buf = vec![0u8; 64 * 1024];
     // The delimiter is guessed from the first 64 KB of text.
@@ -168,7 +168,7 @@ impl CsvParser {
         }
     }
 
-    fn feed(&mut self, chunk: &[u8], asm: &mut Asm) -> Result<(), SheetError> {
+    fn feed<F>(&mut self, chunk: &[u8], asm: &mut Asm<F>) -> Result<(), SheetError> {
         for &b in chunk {
             if self.stop {
                 return Ok(());
@@ -223,14 +223,14 @@ impl CsvParser {
         Ok(())
     }
 
-    fn finish(&mut self, asm: &mut Asm) -> Result<(), SheetError> {
+    fn finish<F>(&mut self, asm: &mut Asm<F>) -> Result<(), SheetError> {
         if self.in_record && !self.stop {
             self.end_record(asm, 0)?;
         }
         Ok(())
     }
 
-    fn begin_field(&mut self, asm: &Asm) {
+    fn begin_field<F>(&mut self, asm: &Asm<F>) {
         self.want = asm.wants(self.col);
         self.field.clear();
         self.chars = 0;
@@ -257,7 +257,7 @@ impl CsvParser {
         self.field.push(b);
     }
 
-    fn end_field(&mut self, asm: &mut Asm) -> Result<(), SheetError> {
+    fn end_field<F>(&mut self, asm: &mut Asm<F>) -> Result<(), SheetError> {
         let v = if self.want {
             Val::Str(std::str::from_utf8(&self.field).unwrap_or(""), self.cut)
         } else {
@@ -271,7 +271,7 @@ impl CsvParser {
         Ok(())
     }
 
-    fn end_record(&mut self, asm: &mut Asm, b: u8) -> Result<(), SheetError> {
+    fn end_record<F>(&mut self, asm: &mut Asm<F>, b: u8) -> Result<(), SheetError> {
         self.end_field(asm)?;
         self.in_record = false;
         self.records += 1;
@@ -285,7 +285,8 @@ impl CsvParser {
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{ID, MB, meter};
-    use crate::roster::sheet::{Field, MAX_COLUMNS, read};
+    use crate::sheet::MAX_COLUMNS;
+    use crate::sheet::testkit::{Field, read};
 
     #[test]
     fn csv_in_gbk_with_title_rows() {

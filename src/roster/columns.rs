@@ -1,7 +1,110 @@
-//! Which field a header cell names, and which row of a sheet is its header.
+//! The roster's columns: the fields a roster sheet has, the headers bureaus write for them, and
+//! which row of a sheet is the header (the sheet reader itself is `crate::sheet`).
 
-use super::{Field, Header, Row, SheetError, column_letter};
-use crate::roster::rules::{to_half_width, unit_name_key};
+use crate::roster::rules::unit_name_key;
+use crate::sheet::{Header, Layout, Row, SheetError, column_letter, header_keys};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Name,
+    IdNumber,
+    Unit,
+    UnitCode,
+    Sex,
+    BirthDate,
+    Post,
+    Category,
+    Region,
+    EmploymentType,
+    Phone,
+    Status,
+    Rank,
+    CertNumber,
+    CertIssuer,
+    CertValidity,
+}
+
+impl Field {
+    pub const ALL: [Field; 16] = [
+        Field::Name,
+        Field::IdNumber,
+        Field::Unit,
+        Field::UnitCode,
+        Field::Sex,
+        Field::BirthDate,
+        Field::Post,
+        Field::Category,
+        Field::Region,
+        Field::EmploymentType,
+        Field::Phone,
+        Field::Status,
+        Field::Rank,
+        Field::CertNumber,
+        Field::CertIssuer,
+        Field::CertValidity,
+    ];
+
+    /// The header the template uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Name => "姓名",
+            Field::IdNumber => "身份证号",
+            Field::Unit => "所在单位",
+            Field::UnitCode => "单位代码",
+            Field::Sex => "性别",
+            Field::BirthDate => "出生日期",
+            Field::Post => "职务",
+            Field::Category => "执法类别",
+            Field::Region => "执法区域",
+            Field::EmploymentType => "人员性质",
+            Field::Phone => "联系电话",
+            Field::Status => "在岗状态",
+            Field::Rank => "职级",
+            Field::CertNumber => "执法证号",
+            Field::CertIssuer => "发证机关",
+            Field::CertValidity => "证件有效期",
+        }
+    }
+
+    /// Which field a header cell names, if any: spaces, stars, full-width forms and a trailing
+    /// note in brackets ("身份证号（必填）") are ignored. "证件号码" alone answers `IdNumber`;
+    /// in a header row that also has an ID-number column it is the certificate number.
+    pub fn from_header(raw: &str) -> Option<Field> {
+        classify_header(raw).map(|(f, _)| f)
+    }
+}
+
+/// The roster's sheet layout, for `crate::sheet::read`.
+pub struct RosterSheet;
+
+impl Layout<Field> for RosterSheet {
+    fn header_in(&self, row: &Row) -> Result<Option<Header<Field>>, SheetError> {
+        header_in(row)
+    }
+
+    fn no_header(&self) -> String {
+        "找不到表头：前 30 行中没有同时包含“姓名”和“身份证号”两列的行。请确认表头写法（如 姓名、身份证号、所在单位）".into()
+    }
+
+    fn sheet_name(&self) -> &'static str {
+        "名册"
+    }
+}
+
+/// Reads a roster sheet (see `crate::sheet::read`).
+pub fn read(filename: &str, bytes: &[u8]) -> Result<(Header<Field>, Vec<Row>), SheetError> {
+    crate::sheet::read(&RosterSheet, filename, bytes)
+}
+
+/// The roster sheet written back with notes (see `crate::sheet::annotate`).
+pub fn annotate(
+    filename: &str,
+    bytes: &[u8],
+    notes: &std::collections::BTreeMap<usize, String>,
+) -> Result<Vec<u8>, SheetError> {
+    crate::sheet::annotate(&RosterSheet, filename, bytes, notes)
+}
 
 impl Field {
     /// The headers bureaus write for this field (compared after [`classify_header`] cleans them).
@@ -100,28 +203,22 @@ impl Field {
 }
 
 /// The field a header cell names, and whether it was the ambiguous "证件号码".
-pub(super) fn classify_header(raw: &str) -> Option<(Field, bool)> {
-    let s: String = to_half_width(raw)
-        .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '*' | '※' | ':' | '\u{200B}' | '\u{FEFF}'))
-        .collect();
+fn classify_header(raw: &str) -> Option<(Field, bool)> {
     let matches = |s: &str| {
         Field::ALL
             .into_iter()
             .find(|f| f.aliases().contains(&s))
             .map(|f| (f, s == AMBIGUOUS_ID_HEADER))
     };
-    matches(&s).or_else(|| {
-        let stripped = s.split(['(', '[', '【']).next().unwrap_or("");
-        matches(stripped)
-    })
+    let (whole, stripped) = header_keys(raw);
+    matches(&whole).or_else(|| matches(&stripped))
 }
 
 /// Means the ID number unless the row has another ID-number column; then the certificate number.
 const AMBIGUOUS_ID_HEADER: &str = "证件号码";
 
 /// The header this row is, if it names both the name and the ID-number columns.
-pub(super) fn header_in(row: &Row) -> Result<Option<Header>, SheetError> {
+fn header_in(row: &Row) -> Result<Option<Header<Field>>, SheetError> {
     let named: Vec<(usize, Option<(Field, bool)>)> = row
         .cells
         .iter()
@@ -178,8 +275,8 @@ pub(super) fn header_in(row: &Row) -> Result<Option<Header>, SheetError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{ID, xlsx_of};
-    use crate::roster::sheet::{Field, read};
+    use super::{Field, read};
+    use crate::sheet::testkit::{ID, xlsx_of};
 
     #[test]
     fn header_aliases() {

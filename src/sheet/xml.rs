@@ -355,7 +355,8 @@ pub(super) fn scan_xml(
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{ID, MB, inline, raw_xlsx};
-    use crate::roster::sheet::{LIMITS, Limits, MIB, SheetError, read, read_with};
+    use crate::sheet::testkit::{read, read_with};
+    use crate::sheet::{LIMITS, Limits, MIB, SheetError};
 
     /// A part so large that a single tag or text run in it could be huge is looked through.
     #[test]

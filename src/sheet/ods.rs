@@ -258,7 +258,8 @@ impl OdsEstimate {
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{ID, MB, meter, zip_of};
-    use crate::roster::sheet::{Field, SheetError, read};
+    use crate::sheet::SheetError;
+    use crate::sheet::testkit::{Field, read};
 
     fn ods_of(table_rows: &str) -> Vec<u8> {
         let content = format!(

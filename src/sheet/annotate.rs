@@ -2,22 +2,23 @@
 
 use super::assemble::{Discard, Sink};
 use super::value::clip;
-use super::{Header, Limits, MAX_COLUMNS, Row, SheetError, brief, scan};
+use super::{Header, Layout, Limits, MAX_COLUMNS, Row, SheetError, brief, scan};
 use std::collections::BTreeMap;
 
-pub(super) fn annotate_with(
+pub(super) fn annotate_with<F>(
+    layout: &dyn Layout<F>,
     filename: &str,
     bytes: &[u8],
     notes: &BTreeMap<usize, String>,
     lim: &Limits,
 ) -> Result<Vec<u8>, SheetError> {
     // First pass: which sheet, where the header is, how wide the sheet is.
-    let found = scan(filename, bytes, lim, false, None, &mut Discard)?;
+    let found = scan(layout, filename, bytes, lim, false, None, &mut Discard)?;
     let note_col = (found.max_col + 1) as u16;
     let mut wb = rust_xlsxwriter::Workbook::new();
     {
         let ws = wb.add_worksheet_with_constant_memory().map_err(write_err)?;
-        ws.set_name("名册").map_err(write_err)?;
+        ws.set_name(layout.sheet_name()).map_err(write_err)?;
         ws.set_column_width(note_col, 60).map_err(write_err)?;
         ws.set_freeze_panes(found.header.row as u32, 0)
             .map_err(write_err)?;
@@ -31,7 +32,15 @@ pub(super) fn annotate_with(
             written: 0,
             limit: lim.kept,
         };
-        scan(filename, bytes, lim, true, Some(found.sheet), &mut out)?;
+        scan(
+            layout,
+            filename,
+            bytes,
+            lim,
+            true,
+            Some(found.sheet),
+            &mut out,
+        )?;
     }
     wb.save_to_buffer().map_err(write_err)
 }
@@ -107,8 +116,8 @@ impl Annotator<'_> {
     }
 }
 
-impl Sink for Annotator<'_> {
-    fn header(&mut self, header: &Header, rows: Vec<Row>) -> Result<(), SheetError> {
+impl<F> Sink<F> for Annotator<'_> {
+    fn header(&mut self, header: &Header<F>, rows: Vec<Row>) -> Result<(), SheetError> {
         for r in &rows {
             self.write(r, r.number == header.row)?;
         }
@@ -123,7 +132,7 @@ impl Sink for Annotator<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{ID, xlsx_of};
-    use crate::roster::sheet::{Field, annotate, read};
+    use crate::sheet::testkit::{Field, annotate, read};
     use calamine::Reader;
     use std::collections::BTreeMap;
     use std::io::Cursor;

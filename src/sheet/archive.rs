@@ -84,14 +84,15 @@ pub(super) fn scan_entry(
 
 #[cfg(test)]
 mod tests {
-    use crate::roster::sheet::{Header, LIMITS, Limits, Row, SheetError, read_with};
+    use crate::sheet::testkit::read_with;
+    use crate::sheet::{Header, LIMITS, Limits, Row, SheetError};
 
     /// `read` with another cap on what the workbook may unpack to.
     fn read_limited(
         filename: &str,
         bytes: &[u8],
         limit: u64,
-    ) -> Result<(Header, Vec<Row>), SheetError> {
+    ) -> Result<(Header<crate::sheet::testkit::Field>, Vec<Row>), SheetError> {
         read_with(
             filename,
             bytes,

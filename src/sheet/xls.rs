@@ -575,7 +575,7 @@ fn xls_estimate(s: &[u8], lim: &Limits) -> Result<(), SheetError> {
 mod tests {
     use super::super::testkit::{ID, MB, meter};
     use super::*;
-    use crate::roster::sheet::{Field, read};
+    use crate::sheet::testkit::{Field, read};
 
     fn rec(typ: u16, data: &[u8]) -> Vec<u8> {
         let mut v = typ.to_le_bytes().to_vec();

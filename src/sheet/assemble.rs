@@ -1,10 +1,9 @@
 //! Cells to rows, whatever the format: the header search in the first rows, the caps on rows,
 //! columns and cell text, and the sinks the rows go to.
 
-use super::header::header_in;
 use super::value::{Val, val_data};
 use super::{
-    Cell, HEADER_SEARCH_ROWS, Header, Limits, MAX_CELL_CHARS, MAX_COLUMNS, Row, SheetError,
+    Cell, HEADER_SEARCH_ROWS, Header, Layout, Limits, MAX_CELL_CHARS, MAX_COLUMNS, Row, SheetError,
     column_letter,
 };
 
@@ -16,9 +15,9 @@ pub(super) enum Flow {
 }
 
 /// Where assembled rows go.
-pub(super) trait Sink {
+pub(super) trait Sink<F> {
     /// The header was found: the rows up to and including it, every column kept.
-    fn header(&mut self, header: &Header, rows: Vec<Row>) -> Result<(), SheetError>;
+    fn header(&mut self, header: &Header<F>, rows: Vec<Row>) -> Result<(), SheetError>;
     /// A data row with content (only the wanted columns hold text).
     fn row(&mut self, row: Row) -> Result<(), SheetError>;
 }
@@ -47,8 +46,8 @@ impl Collect {
     }
 }
 
-impl Sink for Collect {
-    fn header(&mut self, _: &Header, rows: Vec<Row>) -> Result<(), SheetError> {
+impl<F> Sink<F> for Collect {
+    fn header(&mut self, _: &Header<F>, rows: Vec<Row>) -> Result<(), SheetError> {
         rows.into_iter().try_for_each(|r| self.keep(r))
     }
 
@@ -64,8 +63,8 @@ impl Sink for Collect {
 /// Reads without keeping: the first pass of `annotate`.
 pub(super) struct Discard;
 
-impl Sink for Discard {
-    fn header(&mut self, _: &Header, _: Vec<Row>) -> Result<(), SheetError> {
+impl<F> Sink<F> for Discard {
+    fn header(&mut self, _: &Header<F>, _: Vec<Row>) -> Result<(), SheetError> {
         Ok(())
     }
 
@@ -84,14 +83,15 @@ struct Building {
 
 /// Turns one sheet's cells, in row order, into rows: finds the header in the first rows, keeps
 /// only the wanted columns after it, and applies the caps.
-pub(super) struct Asm<'s> {
-    sink: &'s mut dyn Sink,
+pub(super) struct Asm<'s, F> {
+    layout: &'s dyn Layout<F>,
+    sink: &'s mut dyn Sink<F>,
     keep_all: bool,
     max_rows: usize,
     first_key: Option<u64>,
     cur: Option<Building>,
     pending: Vec<Row>,
-    pub(super) header: Option<Header>,
+    pub(super) header: Option<Header<F>>,
     mapped: [bool; MAX_COLUMNS],
     data_rows: usize,
     beyond: bool,
@@ -102,9 +102,15 @@ pub(super) struct Asm<'s> {
     pub(super) fatal: bool,
 }
 
-impl<'s> Asm<'s> {
-    pub(super) fn new(sink: &'s mut dyn Sink, keep_all: bool, lim: &Limits) -> Self {
+impl<'s, F> Asm<'s, F> {
+    pub(super) fn new(
+        layout: &'s dyn Layout<F>,
+        sink: &'s mut dyn Sink<F>,
+        keep_all: bool,
+        lim: &Limits,
+    ) -> Self {
         Asm {
+            layout,
             sink,
             keep_all,
             max_rows: lim.rows,
@@ -227,7 +233,7 @@ impl<'s> Asm<'s> {
             return self.sink.row(row);
         }
         self.first_key.get_or_insert(b.key);
-        match header_in(&row)? {
+        match self.layout.header_in(&row)? {
             Some(h) => {
                 for (i, _) in &h.columns {
                     if let Some(m) = self.mapped.get_mut(*i) {
@@ -245,7 +251,7 @@ impl<'s> Asm<'s> {
     }
 
     /// The header (with the file's notes) and the rightmost column with content, if found.
-    pub(super) fn finish(mut self) -> Result<Option<(Header, usize)>, SheetError> {
+    pub(super) fn finish(mut self) -> Result<Option<(Header<F>, usize)>, SheetError> {
         if !self.gave_up {
             self.end_row()?;
         }
@@ -269,9 +275,9 @@ impl<'s> Asm<'s> {
 }
 
 /// XLS and ODS sheets, as calamine's ranges (after the structure was checked).
-pub(super) fn range_stream(
+pub(super) fn range_stream<F>(
     range: &calamine::Range<calamine::Data>,
-    asm: &mut Asm,
+    asm: &mut Asm<F>,
 ) -> Result<(), SheetError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
     for (r, c, d) in range.used_cells() {
@@ -287,9 +293,8 @@ pub(super) fn range_stream(
 #[cfg(test)]
 mod tests {
     use super::super::testkit::{ID, MB, inline, meter, raw_xlsx, shared_strings};
-    use crate::roster::sheet::{
-        LIMITS, Limits, MAX_CELL_CHARS, MAX_COLUMNS, MAX_DATA_ROWS, SheetError, read, read_with,
-    };
+    use crate::sheet::testkit::{read, read_with};
+    use crate::sheet::{LIMITS, Limits, MAX_CELL_CHARS, MAX_COLUMNS, MAX_DATA_ROWS, SheetError};
 
     fn csv_rows(n: usize) -> Vec<u8> {
         let mut s = String::from("姓名,身份证号,所在单位\n");

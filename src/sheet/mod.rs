@@ -1,4 +1,4 @@
-//! Reading rosters as bureaus keep them: XLSX/XLS/ODS or CSV (UTF-8, GBK/GB18030 or UTF-16),
+//! Reading sheets as bureaus keep them (rosters, question banks): XLSX/XLS/ODS or CSV (UTF-8, GBK/GB18030 or UTF-16),
 //! title rows above the header, header aliases, numeric cells. No database here.
 //!
 //! Every upload is untrusted, so every format is read with bounded memory and time:
@@ -30,7 +30,7 @@ mod csv;
 mod header;
 mod ods;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 mod value;
 mod xls;
 mod xlsx;
@@ -39,6 +39,7 @@ mod xml;
 use archive::{check_unpacked_size, is_ods, open_zip, zip_index};
 use assemble::{Asm, Collect, Sink, range_stream};
 use calamine::Reader;
+pub use header::header_keys;
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use value::clip;
@@ -63,90 +64,30 @@ pub struct Row {
     pub cells: Vec<Cell>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Field {
-    Name,
-    IdNumber,
-    Unit,
-    UnitCode,
-    Sex,
-    BirthDate,
-    Post,
-    Category,
-    Region,
-    EmploymentType,
-    Phone,
-    Status,
-    Rank,
-    CertNumber,
-    CertIssuer,
-    CertValidity,
-}
-
-impl Field {
-    pub const ALL: [Field; 16] = [
-        Field::Name,
-        Field::IdNumber,
-        Field::Unit,
-        Field::UnitCode,
-        Field::Sex,
-        Field::BirthDate,
-        Field::Post,
-        Field::Category,
-        Field::Region,
-        Field::EmploymentType,
-        Field::Phone,
-        Field::Status,
-        Field::Rank,
-        Field::CertNumber,
-        Field::CertIssuer,
-        Field::CertValidity,
-    ];
-
-    /// The header the template uses.
-    pub fn label(self) -> &'static str {
-        match self {
-            Field::Name => "姓名",
-            Field::IdNumber => "身份证号",
-            Field::Unit => "所在单位",
-            Field::UnitCode => "单位代码",
-            Field::Sex => "性别",
-            Field::BirthDate => "出生日期",
-            Field::Post => "职务",
-            Field::Category => "执法类别",
-            Field::Region => "执法区域",
-            Field::EmploymentType => "人员性质",
-            Field::Phone => "联系电话",
-            Field::Status => "在岗状态",
-            Field::Rank => "职级",
-            Field::CertNumber => "执法证号",
-            Field::CertIssuer => "发证机关",
-            Field::CertValidity => "证件有效期",
-        }
-    }
-
-    /// Which field a header cell names, if any: spaces, stars, full-width forms and a trailing
-    /// note in brackets ("身份证号（必填）") are ignored. "证件号码" alone answers `IdNumber`;
-    /// in a header row that also has an ID-number column it is the certificate number.
-    pub fn from_header(raw: &str) -> Option<Field> {
-        header::classify_header(raw).map(|(f, _)| f)
-    }
+/// What a kind of sheet looks like: which header cells name which field, and which row is the
+/// header. The roster and the question bank each have one.
+pub trait Layout<F> {
+    /// The header this row is, if it is one.
+    fn header_in(&self, row: &Row) -> Result<Option<Header<F>>, SheetError>;
+    /// What to tell the user when no row in the first 30 is a header.
+    fn no_header(&self) -> String;
+    /// The sheet's name in a workbook written back (名册, 题库).
+    fn sheet_name(&self) -> &'static str;
 }
 
 /// Where each field is, and which headers were not understood.
 #[derive(Debug, Clone)]
-pub struct Header {
+pub struct Header<F> {
     pub row: usize,
-    pub columns: Vec<(usize, Field)>,
+    pub columns: Vec<(usize, F)>,
     /// Headers the roster doesn't keep, each listed once.
     pub ignored: Vec<String>,
     /// Remarks on the file as a whole (columns beyond the cap, cells cut short), each said once.
     pub notes: Vec<String>,
 }
 
-impl Header {
-    pub fn col(&self, f: Field) -> Option<usize> {
+impl<F: Copy + PartialEq> Header<F> {
+    pub fn col(&self, f: F) -> Option<usize> {
         self.columns.iter().find(|(_, g)| *g == f).map(|(i, _)| *i)
     }
 }
@@ -157,10 +98,9 @@ pub enum SheetError {
     Unreadable(String),
     #[error("文件是空的")]
     Empty,
-    #[error(
-        "找不到表头：前 30 行中没有同时包含“姓名”和“身份证号”两列的行。请确认表头写法（如 姓名、身份证号、所在单位）"
-    )]
-    NoHeader,
+    /// No header in the first rows (the layout says what it looks for).
+    #[error("{0}")]
+    NoHeader(String),
     #[error("表头中“{0}”列出现了两次（第 {1} 列和第 {2} 列），无法判断以哪一列为准")]
     DuplicateColumn(&'static str, String, String),
     /// More data rows than one import takes (the limit).
@@ -250,17 +190,26 @@ const LIMITS: Limits = Limits {
 /// Reads the first sheet that has a recognisable header: its rows up to the header with every
 /// column (up to [`MAX_COLUMNS`]), then its data rows with the mapped columns only (the cells of
 /// other columns are left empty). Rows without any kept content are left out.
-pub fn read(filename: &str, bytes: &[u8]) -> Result<(Header, Vec<Row>), SheetError> {
-    read_with(filename, bytes, &LIMITS)
+pub fn read<F>(
+    layout: &dyn Layout<F>,
+    filename: &str,
+    bytes: &[u8],
+) -> Result<(Header<F>, Vec<Row>), SheetError> {
+    read_with(layout, filename, bytes, &LIMITS)
 }
 
-fn read_with(filename: &str, bytes: &[u8], lim: &Limits) -> Result<(Header, Vec<Row>), SheetError> {
+fn read_with<F>(
+    layout: &dyn Layout<F>,
+    filename: &str,
+    bytes: &[u8],
+    lim: &Limits,
+) -> Result<(Header<F>, Vec<Row>), SheetError> {
     let mut keep = Collect {
         rows: Vec::new(),
         kept: 0,
         limit: lim.kept,
     };
-    let found = scan(filename, bytes, lim, false, None, &mut keep)?;
+    let found = scan(layout, filename, bytes, lim, false, None, &mut keep)?;
     Ok((found.header, keep.rows))
 }
 
@@ -268,18 +217,19 @@ fn read_with(filename: &str, bytes: &[u8], lim: &Limits) -> Result<(Header, Vec<
 /// header and every data row, all columns (up to [`MAX_COLUMNS`]) as text, and on each row the
 /// note `notes` has for its Excel row number. The header row is bold and frozen; rows with a
 /// note are filled light red.
-pub fn annotate(
+pub fn annotate<F>(
+    layout: &dyn Layout<F>,
     filename: &str,
     bytes: &[u8],
     notes: &BTreeMap<usize, String>,
 ) -> Result<Vec<u8>, SheetError> {
-    annotate::annotate_with(filename, bytes, notes, &LIMITS)
+    annotate::annotate_with(layout, filename, bytes, notes, &LIMITS)
 }
 
 /// The sheet a scan settled on.
-struct Found {
+struct Found<F> {
     sheet: usize,
-    header: Header,
+    header: Header<F>,
     /// The rightmost column with content (below [`MAX_COLUMNS`]).
     max_col: usize,
 }
@@ -327,21 +277,24 @@ fn kind(filename: &str, bytes: &[u8], lim: &Limits) -> Result<Kind, SheetError> 
 }
 
 /// Streams the chosen sheet (or each sheet in turn until one has a header) into `sink`.
-fn scan(
+fn scan<F>(
+    layout: &dyn Layout<F>,
     filename: &str,
     bytes: &[u8],
     lim: &Limits,
     keep_all: bool,
     only: Option<usize>,
-    sink: &mut dyn Sink,
-) -> Result<Found, SheetError> {
+    sink: &mut dyn Sink<F>,
+) -> Result<Found<F>, SheetError> {
     match kind(filename, bytes, lim)? {
         Kind::Csv => {
-            let mut asm = Asm::new(sink, keep_all, lim);
+            let mut asm = Asm::new(layout, sink, keep_all, lim);
             if !csv::csv_stream(bytes, &mut asm)? {
                 return Err(SheetError::Empty);
             }
-            let (header, max_col) = asm.finish()?.ok_or(SheetError::NoHeader)?;
+            let (header, max_col) = asm
+                .finish()?
+                .ok_or_else(|| SheetError::NoHeader(layout.no_header()))?;
             Ok(Found {
                 sheet: 0,
                 header,
@@ -354,36 +307,37 @@ fn scan(
                 <calamine::Xlsx<_> as Reader<_>>::new(Cursor::new(bytes)).map_err(not_a_workbook)
             })?;
             let names = book.sheet_names();
-            each_sheet(&names, only, sink, keep_all, lim, |name, asm| {
+            each_sheet(layout, &names, only, sink, keep_all, lim, |name, asm| {
                 xlsx::xlsx_stream(&mut book, name, asm)
             })
         }
         Kind::Xls => {
             xls::xls_precheck(bytes, lim)?;
-            scan_ranges::<calamine::Xls<_>>(bytes, lim, keep_all, only, sink)
+            scan_ranges::<calamine::Xls<_>, F>(layout, bytes, lim, keep_all, only, sink)
         }
         Kind::Ods => {
             ods::ods_precheck(bytes, lim)?;
-            scan_ranges::<calamine::Ods<_>>(bytes, lim, keep_all, only, sink)
+            scan_ranges::<calamine::Ods<_>, F>(layout, bytes, lim, keep_all, only, sink)
         }
     }
 }
 
 /// XLS and ODS (checked beforehand): calamine reads each sheet only as a dense range.
-fn scan_ranges<'b, R>(
+fn scan_ranges<'b, R, F>(
+    layout: &dyn Layout<F>,
     bytes: &'b [u8],
     lim: &Limits,
     keep_all: bool,
     only: Option<usize>,
-    sink: &mut dyn Sink,
-) -> Result<Found, SheetError>
+    sink: &mut dyn Sink<F>,
+) -> Result<Found<F>, SheetError>
 where
     R: Reader<Cursor<&'b [u8]>>,
     R::Error: std::fmt::Display,
 {
     let mut book = guarded(|| R::new(Cursor::new(bytes)).map_err(not_a_workbook))?;
     let names = book.sheet_names();
-    each_sheet(&names, only, sink, keep_all, lim, |name, asm| {
+    each_sheet(layout, &names, only, sink, keep_all, lim, |name, asm| {
         let range = book
             .worksheet_range(name)
             .map_err(|e| sheet_unreadable(name, e))?;
@@ -391,20 +345,21 @@ where
     })
 }
 
-fn each_sheet(
+fn each_sheet<F>(
+    layout: &dyn Layout<F>,
     names: &[String],
     only: Option<usize>,
-    sink: &mut dyn Sink,
+    sink: &mut dyn Sink<F>,
     keep_all: bool,
     lim: &Limits,
-    mut stream: impl FnMut(&str, &mut Asm) -> Result<(), SheetError>,
-) -> Result<Found, SheetError> {
+    mut stream: impl FnMut(&str, &mut Asm<F>) -> Result<(), SheetError>,
+) -> Result<Found<F>, SheetError> {
     let mut first_err = None;
     for (i, name) in names.iter().enumerate() {
         if only.is_some_and(|o| o != i) {
             continue;
         }
-        let mut asm = Asm::new(&mut *sink, keep_all, lim);
+        let mut asm = Asm::new(layout, &mut *sink, keep_all, lim);
         if let Err(e) = guarded(|| stream(name, &mut asm)) {
             // The header's own errors, the caps, and anything after the header end the read;
             // a sheet that can't be read before that is skipped like a sheet without a header.
@@ -422,7 +377,7 @@ fn each_sheet(
             });
         }
     }
-    Err(first_err.unwrap_or(SheetError::NoHeader))
+    Err(first_err.unwrap_or_else(|| SheetError::NoHeader(layout.no_header())))
 }
 
 /// Runs calamine on hostile input: a panic becomes an error instead of ending the request.
@@ -454,8 +409,8 @@ fn sheet_unreadable(name: &str, e: impl std::fmt::Display) -> SheetError {
 
 #[cfg(test)]
 mod tests {
-    use super::testkit::zip_of;
-    use super::*;
+    use super::testkit::{read, zip_of};
+    use super::{SheetError, column_letter};
 
     #[test]
     fn column_letters() {

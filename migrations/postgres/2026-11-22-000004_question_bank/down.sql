@@ -1,0 +1,3 @@
+-- irreversible in spirit: papers keep question versions
+DROP TABLE question_versions;
+DROP TABLE questions;
