@@ -33,6 +33,8 @@ pub struct Config {
     pub signing_key_file: PathBuf,
     /// How often the server signs the audit chain's head (a checkpoint), in seconds.
     pub checkpoint_seconds: u64,
+    /// Load the shipped question bank when the database has no question yet (first start).
+    pub seed_question_bank: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -53,6 +55,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     signing_key_file: Option<PathBuf>,
     checkpoint_seconds: Option<u64>,
+    seed_question_bank: Option<bool>,
 }
 
 impl Config {
@@ -97,6 +100,10 @@ impl Config {
                 .or(file.signing_key_file)
                 .unwrap_or_else(|| data_dir.join("signing.key")),
             checkpoint_seconds,
+            seed_question_bank: env("ZHIFA_SEED_QUESTION_BANK")
+                .map(|v| v != "0" && v != "false")
+                .or(file.seed_question_bank)
+                .unwrap_or(true),
             database_url,
             data_dir,
             bind: env("ZHIFA_BIND")
@@ -140,6 +147,7 @@ impl Config {
         Config {
             signing_key_file: data_dir.join("signing.key"),
             checkpoint_seconds: 60,
+            seed_question_bank: true,
             database_url,
             data_dir,
             bind: "127.0.0.1:0".into(),

@@ -22,8 +22,15 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
     let (pool, backend) = db::open(&config.database_url, config.pool_size)?;
     let generated = {
         let mut conn = pool.get()?;
-        auth::ensure_admin(&mut conn, config.admin_password.as_deref())
-            .map_err(|e| anyhow::anyhow!("{e}"))?
+        let generated = auth::ensure_admin(&mut conn, config.admin_password.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if config.seed_question_bank
+            && let Some(r) = bank::seed_if_new(&mut conn)
+                .map_err(|e| anyhow::anyhow!("载入随附题库失败：{e}"))?
+        {
+            tracing::info!("新安装：已载入随附题库 {} 道题", r.created);
+        }
+        generated
     };
     let keyring = signing::Keyring::load_or_create(&config.signing_key_file)?;
     let policy = auth::Policy::from_config(&config);

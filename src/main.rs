@@ -67,6 +67,14 @@ enum Command {
 enum ImportWhat {
     /// 导入人员名册
     Officers(ImportArgs),
+    /// 导入题库：一个文件（.toml 题库格式，或 .xlsx/.xls/.csv 表格）或整个目录（其中的 .toml 文件）。
+    /// 可重复执行：未改动的题目不会重复，改动过的题目生成新版本
+    Questions {
+        path: PathBuf,
+        /// 只检查，不写入（有错误时同样以非 0 退出）
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -93,6 +101,8 @@ struct ImportArgs {
 enum ExportWhat {
     /// 导出全部人员
     Officers { file: PathBuf },
+    /// 导出题库（全部题目的当前版本）：.xlsx 为表格，.toml 为题库格式
+    Questions { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -220,6 +230,12 @@ fn run() -> anyhow::Result<()> {
         Command::Import {
             what: ImportWhat::Officers(args),
         } => import_officers(&config, args),
+        Command::Import {
+            what: ImportWhat::Questions { path, dry_run },
+        } => import_questions(&config, &path, dry_run),
+        Command::Export {
+            what: ExportWhat::Questions { file },
+        } => export_questions(&config, &file),
         Command::Export {
             what: ExportWhat::Officers { file },
         } => export_officers(&config, &file),
@@ -311,6 +327,109 @@ fn import_officers(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
             report.invalid_rows
         );
     }
+    Ok(())
+}
+
+fn import_questions(config: &Config, path: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("无法读取目录 {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        v.sort();
+        if v.is_empty() {
+            bail!("目录 {} 中没有 .toml 题库文件", path.display());
+        }
+        v
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut incoming = Vec::new();
+    let mut notes = Vec::new();
+    for f in &files {
+        let bytes = std::fs::read(f).with_context(|| format!("无法读取 {}", f.display()))?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.to_lowercase().ends_with(".toml") {
+            let text =
+                String::from_utf8(bytes).with_context(|| format!("{name} 须为 UTF-8 编码"))?;
+            incoming.extend(zhifa::bank::file::read(&name, &text).map_err(|e| anyhow::anyhow!(e))?);
+        } else {
+            let (q, n) = zhifa::bank::sheet::read(&name, &bytes, &Default::default())
+                .map_err(|e| anyhow::anyhow!("{name}：{e}"))?;
+            incoming.extend(q);
+            notes.extend(n);
+        }
+    }
+    let mut conn = open(config)?;
+    let keys = if dry_run {
+        None
+    } else {
+        Some(keyring(config)?)
+    };
+    let started = std::time::Instant::now();
+    let report = zhifa::bank::import(
+        &mut conn,
+        &Grant::system("命令行导入题库"),
+        incoming,
+        zhifa::bank::Source::Imported,
+        zhifa::bank::rules::Strictness::Bureau,
+        dry_run,
+        notes,
+    )?;
+    if let Some(keys) = &keys
+        && report.applied
+    {
+        sign_head(config, &mut conn, keys)?;
+    }
+    for n in &report.notes {
+        println!("说明：{n}");
+    }
+    for e in &report.errors {
+        println!("{}（{}）：{}", e.location, e.field, e.message);
+    }
+    if report.error_count > 0 {
+        bail!(
+            "共 {} 道题，{} 处错误：没有写入任何题目。请改正后重新导入",
+            report.total,
+            report.error_count
+        );
+    }
+    println!(
+        "共 {} 道题：新增 {}，更新（生成新版本）{}，未改动 {}，状态变更 {}{}，用时 {:.1} 秒",
+        report.total,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.status_changed,
+        if dry_run {
+            "（只检查，未写入）"
+        } else {
+            ""
+        },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn export_questions(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let mut conn = open(config)?;
+    let rows = zhifa::bank::export_rows(
+        &mut conn,
+        &Grant::system("命令行导出题库"),
+        &Default::default(),
+    )?;
+    let bytes = if file.extension().is_some_and(|x| x == "toml") {
+        zhifa::bank::file::write(&rows).into_bytes()
+    } else {
+        zhifa::bank::sheet::write(&rows, zhifa::bank::laws::Laws::shipped())
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+    };
+    std::fs::write(file, bytes).with_context(|| format!("无法写入 {}", file.display()))?;
+    println!("已导出 {} 道题到 {}", rows.len(), file.display());
     Ok(())
 }
 

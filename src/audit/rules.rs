@@ -129,6 +129,10 @@ pub fn action_label(action: &str) -> &str {
         "session.logout" => "退出登录",
         "import.upload" => "上传导入文件",
         "officer.export" => "导出名录",
+        "question.create" => "新增试题",
+        "question.update" => "修改试题",
+        "question.retire" => "停用试题",
+        "question.restore" => "恢复试题",
         other => other,
     }
 }

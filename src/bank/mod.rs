@@ -9,7 +9,7 @@ pub mod file;
 pub mod laws;
 pub mod practice;
 pub mod rules;
-// sheet: XLSX import and export (below)
+pub mod sheet;
 pub mod shipped;
 
 use crate::audit::{self, Change};
@@ -807,6 +807,41 @@ fn count(r: &mut ImportReport, planned: &[Planned], existing: &HashMap<String, d
             }
         }
     }
+}
+
+/// Imports an uploaded file: the bank's TOML format (`.toml`) or a spreadsheet (XLSX, XLS, ODS,
+/// CSV) in the layout bureaus use. `defaults` fill a sheet's missing 科目 and 类别 columns.
+pub fn import_file(
+    conn: &mut DbConn,
+    grant: &Grant,
+    filename: &str,
+    bytes: &[u8],
+    defaults: &sheet::Defaults,
+    dry_run: bool,
+) -> Result<ImportReport> {
+    grant.require(Capability::ManageBank)?;
+    let (incoming, notes) = if filename.to_lowercase().ends_with(".toml") {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Error::BadRequest("TOML 文件须为 UTF-8 编码".into()))?;
+        (
+            file::read(filename, text).map_err(Error::BadRequest)?,
+            Vec::new(),
+        )
+    } else {
+        sheet::read(filename, bytes, defaults).map_err(|e| Error::BadRequest(e.to_string()))?
+    };
+    if incoming.is_empty() {
+        return Err(Error::BadRequest("文件中没有题目".into()));
+    }
+    import(
+        conn,
+        grant,
+        incoming,
+        Source::Imported,
+        Strictness::Bureau,
+        dry_run,
+        notes,
+    )
 }
 
 /// The Chinese name of a draft field, for import reports.

@@ -73,24 +73,30 @@ pub fn paper(
     let mut rows = db::versions_by_ids(conn, &ids)?;
     // keep the drawn order
     rows.sort_by_key(|r| ids.iter().position(|i| *i == r.id));
-    Ok(rows
-        .iter()
-        .map(|v| {
-            let c = content_of(v);
-            PracticeQuestion {
-                version_id: v.id,
-                kind: c.kind.label().into(),
-                part: c.part.label().into(),
-                category: c.category.clone(),
-                stem: c.stem.clone(),
-                multiple: c.kind == QuestionKind::Multiple,
-                options: match c.kind {
-                    QuestionKind::Judge => vec!["正确".into(), "错误".into()],
-                    _ => c.options.clone(),
-                },
-            }
-        })
-        .collect())
+    Ok(rows.iter().map(shown).collect())
+}
+
+fn shown(v: &db::VersionRow) -> PracticeQuestion {
+    let c = content_of(v);
+    PracticeQuestion {
+        version_id: v.id,
+        kind: c.kind.label().into(),
+        part: c.part.label().into(),
+        category: c.category.clone(),
+        stem: c.stem.clone(),
+        multiple: c.kind == QuestionKind::Multiple,
+        options: match c.kind {
+            QuestionKind::Judge => vec!["正确".into(), "错误".into()],
+            _ => c.options.clone(),
+        },
+    }
+}
+
+/// One practice question again (a handed-in paper), without its answer.
+pub fn question(conn: &mut DbConn, grant: &Grant, version_id: i64) -> Result<PracticeQuestion> {
+    grant.require(Capability::Practice)?;
+    let (_, v) = db::by_version_id(conn, version_id)?.ok_or_else(|| Error::not_found("题目"))?;
+    Ok(shown(&v))
 }
 
 /// Checks one practice answer. For 判断 the answer may be given as 正确/错误 or as A/B.

@@ -243,7 +243,7 @@ fn header_in(row: &Row) -> Result<Option<Header<Field>>, SheetError> {
                     && (columns.iter().any(|(_, g)| *g == Field::Name) || f == Field::Name)
                 {
                     return Err(SheetError::DuplicateColumn(
-                        f.label(),
+                        f.label().to_string(),
                         column_letter(*j),
                         column_letter(i),
                     ));

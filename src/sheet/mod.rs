@@ -102,7 +102,7 @@ pub enum SheetError {
     #[error("{0}")]
     NoHeader(String),
     #[error("表头中“{0}”列出现了两次（第 {1} 列和第 {2} 列），无法判断以哪一列为准")]
-    DuplicateColumn(&'static str, String, String),
+    DuplicateColumn(String, String, String),
     /// More data rows than one import takes (the limit).
     #[error(
         "名册的数据超过 {0} 行，超出一次导入的上限。请把名册拆分成几个文件（每个不超过 {0} 行）后分别导入"

@@ -11,9 +11,32 @@ use zhifa::db::Backend;
 
 pub const ADMIN_PASSWORD: &str = "Zhifa-Test-2026";
 
-/// Runs the body once per backend: `both!(name, |app| async move { … })`.
+/// Runs the body once per backend: `both!(name, |app| async move { … })`, or with the
+/// configuration changed first: `both!(name, config = |c| …, |app| async move { … })`.
 #[macro_export]
 macro_rules! both {
+    ($name:ident, config = $tweak:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                if let Some(app) =
+                    $crate::helpers::spawn_app_with(zhifa::db::Backend::Sqlite, $tweak).await
+                {
+                    ($body)(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::helpers::spawn_app_with(zhifa::db::Backend::Postgres, $tweak).await
+                {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
     ($name:ident, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
@@ -99,6 +122,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     let mut config = Config::for_database(database_url.clone(), dir.path().to_path_buf());
     config.admin_password = Some(ADMIN_PASSWORD.into());
     config.pool_size = 4;
+    // the bank tests load it themselves; every other test starts faster without it
+    config.seed_question_bank = false;
     tweak(&mut config);
     let (state, generated) = zhifa::prepare(config).expect("prepare app");
     assert!(generated.is_none());
@@ -210,6 +235,10 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.send(reqwest::Method::POST, path, token, body).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send(reqwest::Method::PUT, path, token, body).await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {

@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod audit;
+mod bank;
 mod browser;
 mod cli;
 mod hardening;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod bank;
 mod imports;
 mod openapi;
 mod roster;
@@ -15,6 +16,7 @@ use actix_web::{
 };
 
 pub type ApiResult<T = HttpResponse> = std::result::Result<T, ApiError>;
+pub use bank::defaults as bank_defaults;
 pub use openapi::{ErrorBody, ErrorDetail};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -67,6 +69,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/users/{id}/active").post(users::set_active))
                 .service(web::resource("/audit").get(audit::list))
                 .service(web::resource("/audit/verify").get(audit::verify))
+                .service(
+                    web::resource("/questions")
+                        .get(bank::list)
+                        .post(bank::create),
+                )
+                .service(
+                    web::resource("/questions/{code}")
+                        .get(bank::get)
+                        .put(bank::edit),
+                )
+                .service(web::resource("/questions/{code}/status").post(bank::set_status))
+                .service(web::resource("/imports/questions").post(bank::import))
+                .service(web::resource("/exports/questions").get(bank::export))
+                .service(web::resource("/bank/feasibility").post(bank::feasibility))
+                .service(web::resource("/bank/summary").get(bank::summary))
+                .service(web::resource("/practice").get(bank::practice_paper))
+                .service(web::resource("/practice/check").post(bank::practice_check))
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError(Error::NotFound("没有这个接口".into())))
                 })),

@@ -2,7 +2,7 @@
 //! annotations and the types they read and answer with, so a route cannot drift from its
 //! documentation. Served at GET /api/openapi.json.
 
-use super::{audit, auth, imports, roster, users};
+use super::{audit, auth, bank, imports, roster, users};
 use crate::error::FieldErrors;
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -15,7 +15,7 @@ use utoipa::{OpenApi, ToSchema};
     info(
         title = "行政执法人员管理系统 API",
         version = env!("CARGO_PKG_VERSION"),
-        description = "名录库、单位、账号与审计。认证：`Authorization: Bearer <令牌>`（由 \
+        description = "名录库、单位、账号、审计、题库与模拟练习。认证：`Authorization: Bearer <令牌>`（由 \
             `POST /api/v1/auth/token` 取得）。错误统一为 `{\"error\": {\"code\", \"message\", \
             \"fields\"}}`；数据库繁忙或不可达时答 503 并带 `Retry-After`。\
             时间均为 UTC，不带时区后缀（如 `2026-03-01T08:30:00.123456`）。",
@@ -46,6 +46,17 @@ use utoipa::{OpenApi, ToSchema};
         users::set_active,
         audit::list,
         audit::verify,
+        bank::list,
+        bank::create,
+        bank::get,
+        bank::edit,
+        bank::set_status,
+        bank::import,
+        bank::export,
+        bank::feasibility,
+        bank::summary,
+        bank::practice_paper,
+        bank::practice_check,
     ),
     components(schemas(ErrorBody), responses(
         BadRequest,
@@ -69,6 +80,8 @@ use utoipa::{OpenApi, ToSchema};
         (name = "imports", description = "名册导入"),
         (name = "users", description = "账号（管理员）"),
         (name = "audit", description = "审计日志"),
+        (name = "bank", description = "题库：浏览、录入、修改（版本）、停用、导入导出、组卷可行性"),
+        (name = "practice", description = "模拟练习"),
     )
 )]
 pub struct ApiDoc;

@@ -1,6 +1,7 @@
 //! The server-rendered Chinese UI. Every form carries the session's CSRF token.
 
 mod admin;
+mod bank;
 mod imports;
 mod roster;
 mod session;
@@ -21,6 +22,8 @@ pub struct Ctx {
     pub is_admin: bool,
     pub can_write: bool,
     pub can_audit: bool,
+    pub can_read_bank: bool,
+    pub can_practice: bool,
 }
 
 impl Ctx {
@@ -33,6 +36,8 @@ impl Ctx {
             is_admin: p.role == Role::Admin,
             can_write: matches!(p.role, Role::Admin | Role::Liaison),
             can_audit: matches!(p.role, Role::Admin | Role::Auditor),
+            can_read_bank: p.grant().allows(crate::auth::Capability::ReadBank),
+            can_practice: p.grant().allows(crate::auth::Capability::Practice),
         }
     }
 }
@@ -84,6 +89,14 @@ pub fn redirect(to: &str) -> HttpResponse {
 }
 
 const CSS: &str = include_str!("../../../static/app.css");
+const PRACTICE_JS: &str = include_str!("../../../static/practice.js");
+
+async fn practice_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(PRACTICE_JS)
+}
 
 async fn css() -> HttpResponse {
     HttpResponse::Ok()
@@ -139,7 +152,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/users/{id}/active", web::post().to(admin::set_active))
         .route("/audit", web::get().to(admin::audit))
-        .route("/audit/verify", web::get().to(admin::verify));
+        .route("/audit/verify", web::get().to(admin::verify))
+        .route("/static/practice.js", web::get().to(practice_js))
+        .route("/bank", web::get().to(bank::list))
+        .route("/bank/questions", web::post().to(bank::create))
+        .route("/bank/questions/new", web::get().to(bank::new_form))
+        .route("/bank/questions/{code}", web::get().to(bank::detail))
+        .route("/bank/questions/{code}", web::post().to(bank::update))
+        .route(
+            "/bank/questions/{code}/edit",
+            web::get().to(bank::edit_form),
+        )
+        .route(
+            "/bank/questions/{code}/status",
+            web::post().to(bank::set_status),
+        )
+        .route("/bank/import", web::get().to(bank::import_form))
+        .route("/bank/import", web::post().to(bank::import))
+        .route("/bank/export.xlsx", web::get().to(bank::export_xlsx))
+        .route("/bank/export.toml", web::get().to(bank::export_toml))
+        .route("/bank/blueprint", web::get().to(bank::blueprint))
+        .route("/practice", web::get().to(bank::practice_start))
+        .route("/practice/paper", web::get().to(bank::practice_paper))
+        .route("/practice/paper", web::post().to(bank::practice_submit));
 }
 
 /// Reads a multipart form: text fields as strings, at most one file (name, bytes).
