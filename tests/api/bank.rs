@@ -486,3 +486,49 @@ both!(
         assert_eq!(before["retired"], 0);
     }
 );
+
+both!(
+    blueprint_and_import_pages,
+    config = seeded,
+    |app: TestApp| async move {
+        app.browser_login("admin", ADMIN_PASSWORD).await;
+        let (status, html) = app.page("/bank/blueprint").await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("在用题库可以组出这样的试卷") && html.contains("可组出的不同试卷"),
+            "{html}"
+        );
+        let (status, html) = app
+            .page("/bank/blueprint?part1=专业法律知识&category1=交通运输&type1=单选&count1=100&points1=1")
+            .await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("不足以组出") && html.contains("交通运输"),
+            "{html}"
+        );
+
+        let (_, form) = app.page("/bank/import").await;
+        let csrf = csrf_of(&form);
+        let bad = bureau_sheet(&[["单选", "题干", "甲", "乙", "", "", "C", "3", ""]]);
+        let mp = reqwest::multipart::Form::new()
+            .text("csrf", csrf)
+            .text("mode", "apply")
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bad).file_name("题库.xlsx"),
+            );
+        let r = app
+            .client
+            .post(app.url("/bank/import"))
+            .multipart(mp)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("第 3 行") && html.contains("未导入任何题目"),
+            "{html}"
+        );
+    }
+);

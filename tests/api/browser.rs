@@ -184,3 +184,145 @@ both!(
         result.unwrap();
     }
 );
+
+/// Signs the browser in as the administrator.
+async fn sign_in(b: &WebDriver, app: &TestApp) -> WebDriverResult<()> {
+    b.goto(app.url("/login")).await?;
+    b.find(By::Id("username")).await?.send_keys("admin").await?;
+    b.find(By::Id("password"))
+        .await?
+        .send_keys(ADMIN_PASSWORD)
+        .await?;
+    submit(b, By::Id("login-submit")).await
+}
+
+both!(
+    browse_edit_and_practise_the_question_bank,
+    config = |c| c.seed_question_bank = true,
+    |app: TestApp| async move {
+        let Some(driver) = chromedriver() else { return };
+        let b = browser(&driver).await;
+        let run = async {
+            sign_in(&b, &app).await?;
+            // browse: filter by law and type, open a question
+            b.goto(app.url("/bank")).await?;
+            assert!(
+                b.find(By::Id("bank-summary"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("在用")
+            );
+            b.find(By::Id("bank-law"))
+                .await?
+                .find(By::XPath("./option[text()='行政处罚法']"))
+                .await?
+                .click()
+                .await?;
+            b.find(By::Id("bank-type"))
+                .await?
+                .find(By::XPath("./option[text()='判断']"))
+                .await?
+                .click()
+                .await?;
+            submit(&b, By::Id("bank-search")).await?;
+            let count = b.find(By::Id("bank-count")).await?.text().await?;
+            assert!(
+                count.starts_with("共 ") && !count.starts_with("共 0 "),
+                "{count}"
+            );
+            let table = b.find(By::Id("questions")).await?.text().await?;
+            assert!(table.contains("CF-") && table.contains("判断"), "{table}");
+            assert!(!table.contains("多选"), "{table}");
+
+            // edit CF-001: version 2 appears, version 1 stays in the history
+            b.goto(app.url("/bank/questions/CF-001")).await?;
+            let old_stem = b.find(By::Id("question-stem")).await?.text().await?;
+            submit(&b, By::Id("edit-question")).await?;
+            let stem = b.find(By::Id("q-stem")).await?;
+            stem.send_keys("（修订）").await?;
+            b.find(By::Id("q-note"))
+                .await?
+                .send_keys("浏览器测试修改")
+                .await?;
+            submit(&b, By::Id("save-question")).await?;
+            let h1 = b.find(By::Tag("h1")).await?.text().await?;
+            assert!(h1.contains("第 2 版"), "{h1}");
+            let versions = b.find(By::Id("versions")).await?.text().await?;
+            assert!(
+                versions.contains("第 2 版") && versions.contains("第 1 版"),
+                "{versions}"
+            );
+            assert!(
+                versions.contains("浏览器测试修改") && versions.contains(&old_stem),
+                "{versions}"
+            );
+            // a wrong answer is refused on the form, field by field
+            submit(&b, By::Id("edit-question")).await?;
+            let answer = b.find(By::Id("q-answer")).await?;
+            answer.clear().await?;
+            answer.send_keys("G").await?;
+            submit(&b, By::Id("save-question")).await?;
+            assert!(
+                b.find(By::Id("form-alert"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("1 处错误")
+            );
+            assert!(
+                b.find(By::Id("question-form"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("不在选项之中")
+            );
+
+            // practice: check one answer on the page, then hand the paper in
+            b.goto(app.url("/practice")).await?;
+            b.find(By::Id("practice-part"))
+                .await?
+                .find(By::XPath("./option[text()='公共法律知识']"))
+                .await?
+                .click()
+                .await?;
+            submit(&b, By::Id("practice-start")).await?;
+            let first = b.find(By::Css(".practice-q")).await?;
+            let id = first.attr("data-id").await?.unwrap();
+            first.find(By::Css("input")).await?.click().await?;
+            first
+                .find(By::Css("button.check-one"))
+                .await?
+                .click()
+                .await?;
+            let result = b.find(By::Id(format!("result-{id}"))).await?;
+            result
+                .wait_until()
+                .condition(Box::new(|e: WebElement| {
+                    Box::pin(async move { Ok(e.text().await?.contains("正确答案")) })
+                }))
+                .await?;
+            let text = result.text().await?;
+            assert!(
+                text.contains("回答正确") || text.contains("回答错误"),
+                "{text}"
+            );
+            assert!(text.contains("法律依据"), "{text}");
+            submit(&b, By::Id("practice-submit")).await?;
+            let h1 = b.find(By::Tag("h1")).await?.text().await?;
+            assert!(h1.contains("答对") && h1.contains("/ 20 题"), "{h1}");
+            WebDriverResult::Ok(())
+        };
+        let result = run.await;
+        if result.is_err()
+            && let Ok(png) = b.screenshot_as_png().await
+        {
+            let _ = std::fs::write(
+                std::env::temp_dir().join("zhifa-bank-browser-failure.png"),
+                png,
+            );
+        }
+        b.quit().await.unwrap();
+        result.unwrap();
+    }
+);

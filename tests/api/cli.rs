@@ -197,3 +197,40 @@ async fn killed_mid_import_leaves_all_or_nothing() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn the_question_bank_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bank = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("question-bank");
+    let bank = bank.to_str().unwrap();
+    let (ok, out) = zhifa(d, &["import", "questions", bank]);
+    assert!(ok, "{out}");
+    assert!(out.contains("更新（生成新版本）0，未改动 0"), "{out}");
+    // idempotent: nothing is duplicated
+    let (ok, out) = zhifa(d, &["import", "questions", bank]);
+    assert!(ok, "{out}");
+    assert!(out.contains("新增 0，更新（生成新版本）0"), "{out}");
+    // export and re-import both formats unchanged
+    for name in ["bank.xlsx", "bank.toml"] {
+        let (ok, out) = zhifa(d, &["export", "questions", name]);
+        assert!(ok, "{out}");
+        let (ok, out) = zhifa(d, &["import", "questions", name]);
+        assert!(ok && out.contains("新增 0，更新（生成新版本）0"), "{out}");
+    }
+    // a file with an error: non-zero exit, the row named, nothing written
+    std::fs::write(
+        d.join("bad.toml"),
+        "[[questions]]\nid = \"B-1\"\ntype = \"单选\"\npart = \"公共\"\nstem = \"x\"\noptions = [\"甲\", \"乙\"]\nanswer = \"C\"\ndifficulty = 3\n",
+    )
+    .unwrap();
+    let (ok, out) = zhifa(d, &["import", "questions", "bad.toml", "--dry-run"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("bad.toml 第 1 题（B-1）") && out.contains("不在选项之中"),
+        "{out}"
+    );
+    // the audit chain still verifies after the imports
+    let (ok, out) = zhifa(d, &["audit", "verify"]);
+    assert!(ok, "{out}");
+}
