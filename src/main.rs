@@ -50,6 +50,9 @@ enum Command {
         /// 只把人员写成 Excel 文件（不导入），用于演示导入或性能测试
         #[arg(long)]
         sheet: Option<PathBuf>,
+        /// 改为把这么多道示例题（由随附题库变化而来）写成题库 Excel 文件（须同时给出 --sheet）
+        #[arg(long, value_name = "题数")]
+        questions: Option<usize>,
     },
     /// 管理员账号
     Admin {
@@ -240,9 +243,20 @@ fn run() -> anyhow::Result<()> {
             what: ExportWhat::Officers { file },
         } => export_officers(&config, &file),
         Command::DemoData {
+            questions: Some(n),
+            sheet,
+            ..
+        } => {
+            let path = sheet.context("--questions 须与 --sheet 文件名一起使用")?;
+            std::fs::write(&path, zhifa::bank::demo::questions_xlsx(n)?)?;
+            println!("已把 {n} 道示例题写入 {}（未导入）", path.display());
+            Ok(())
+        }
+        Command::DemoData {
             officers,
             seed,
             sheet,
+            questions: None,
         } => demo_data(&config, officers, seed, sheet),
         Command::Admin { what } => admin(&config, what),
         Command::Audit {

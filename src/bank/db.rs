@@ -292,7 +292,12 @@ pub fn all_matching(conn: &mut DbConn, f: &Filter) -> QueryResult<Vec<(QuestionR
 }
 
 /// Active questions counted by part × category × kind × difficulty.
-pub fn active_pool(conn: &mut DbConn) -> QueryResult<Vec<(String, String, String, i32, i64)>> {
+/// (part, category, kind, difficulty, count)
+pub type PoolRow = (String, String, String, i32, i64);
+/// (status, part, law, kind, count)
+pub type CountRow = (String, String, String, String, i64);
+
+pub fn active_pool(conn: &mut DbConn) -> QueryResult<Vec<PoolRow>> {
     current!()
         .filter(q::status.eq(super::rules::QuestionStatus::Active.label()))
         .group_by((qv::part, qv::category, qv::kind, qv::difficulty))
@@ -307,7 +312,7 @@ pub fn active_pool(conn: &mut DbConn) -> QueryResult<Vec<(String, String, String
 }
 
 /// Counts of current versions by law (all statuses), for the bank's overview.
-pub fn counts_by(conn: &mut DbConn) -> QueryResult<Vec<(String, String, String, String, i64)>> {
+pub fn counts_by(conn: &mut DbConn) -> QueryResult<Vec<CountRow>> {
     current!()
         .group_by((q::status, qv::part, qv::law, qv::kind))
         .select((

@@ -201,8 +201,7 @@ pub fn law_key(raw: &str) -> String {
             s.truncate(i);
         }
     }
-    let s = s.strip_prefix("中华人民共和国").unwrap_or(&s).to_string();
-    s
+    s.strip_prefix("中华人民共和国").unwrap_or(&s).to_string()
 }
 
 /// 第五十一条 from 第五十一条, 第51条, 51, "第五十一条第一款" (the article only).
@@ -235,7 +234,7 @@ pub fn cn_number(n: u32) -> String {
     if n < 20 {
         return format!(
             "十{}",
-            if n % 10 == 0 {
+            if n.is_multiple_of(10) {
                 ""
             } else {
                 D[(n % 10) as usize]
@@ -251,7 +250,7 @@ pub fn cn_number(n: u32) -> String {
         rest %= u;
         if d > 0 {
             if zero {
-                out.push_str("零");
+                out.push('零');
                 zero = false;
             }
             out.push_str(D[d as usize]);
@@ -262,7 +261,7 @@ pub fn cn_number(n: u32) -> String {
     }
     if rest > 0 {
         if zero {
-            out.push_str("零");
+            out.push('零');
         }
         out.push_str(D[rest as usize]);
     }

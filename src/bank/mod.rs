@@ -5,6 +5,7 @@
 
 pub mod blueprint;
 pub mod db;
+pub mod demo;
 pub mod file;
 pub mod laws;
 pub mod practice;
@@ -104,6 +105,7 @@ pub struct QuestionView {
     pub version_id: i64,
     /// 随附题库 | 导入 | 录入
     pub source: String,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub updated_at: chrono::NaiveDateTime,
     #[serde(flatten)]
     pub content: ContentView,
@@ -113,6 +115,7 @@ pub struct QuestionView {
 pub struct VersionView {
     pub version: i32,
     pub version_id: i64,
+    #[schema(value_type = String, example = "2026-03-01T08:30:00")]
     pub created_at: chrono::NaiveDateTime,
     pub created_by: String,
     /// Why the version was made (导入, the editor's note …).

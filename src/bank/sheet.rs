@@ -411,6 +411,23 @@ pub fn split_basis(raw: &str) -> (String, String) {
     }
 }
 
+/// The import template: the layout's headers with one example of each type (from the shipped
+/// bank, so the examples are right).
+pub fn template(laws: &Laws) -> Result<Vec<u8>, SheetError> {
+    let shipped = super::shipped::incoming().map_err(|e| SheetError::Write(e.to_string()))?;
+    let mut rows = Vec::new();
+    for kind in ["单选", "多选", "判断"] {
+        if let Some(c) = shipped
+            .iter()
+            .filter(|q| q.draft.kind == kind)
+            .find_map(|q| Content::parse(&q.draft, laws, super::rules::Strictness::Proof).ok())
+        {
+            rows.push((String::new(), QuestionStatus::Active, c));
+        }
+    }
+    write(&rows, laws)
+}
+
 /// Writes questions in the import layout.
 pub fn write(
     rows: &[(String, QuestionStatus, Content)],

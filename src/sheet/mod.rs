@@ -166,7 +166,7 @@ const MAX_EXPANDED_BYTES: u64 = 256 * MIB;
 const MAX_FORMULA_WORK: u64 = 20_000_000_000;
 
 #[derive(Debug, Clone, Copy)]
-struct Limits {
+pub(crate) struct Limits {
     unpacked: u64,
     rows: usize,
     kept: usize,

@@ -95,7 +95,7 @@ struct ListPage {
 }
 
 impl ListPage {
-    fn brief<'a>(&self, s: &'a str) -> String {
+    fn brief(&self, s: &str) -> String {
         let n = s.chars().count();
         if n > 60 {
             format!("{}…", s.chars().take(60).collect::<String>())
@@ -542,6 +542,13 @@ pub async fn export_xlsx(
     let bytes = bank::sheet::write(&rows, Laws::shipped())
         .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
     Ok(crate::web::api::xlsx_response("题库.xlsx", bytes))
+}
+
+pub async fn template(PageUser(p): PageUser) -> PageResult {
+    p.require(Capability::ReadBank)?;
+    let bytes = bank::sheet::template(Laws::shipped())
+        .map_err(|e| Error::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(crate::web::api::xlsx_response("题库导入模板.xlsx", bytes))
 }
 
 pub async fn export_toml(

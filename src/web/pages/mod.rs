@@ -171,6 +171,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/bank/import", web::post().to(bank::import))
         .route("/bank/export.xlsx", web::get().to(bank::export_xlsx))
         .route("/bank/export.toml", web::get().to(bank::export_toml))
+        .route("/bank/template.xlsx", web::get().to(bank::template))
         .route("/bank/blueprint", web::get().to(bank::blueprint))
         .route("/practice", web::get().to(bank::practice_start))
         .route("/practice/paper", web::get().to(bank::practice_paper))
