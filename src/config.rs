@@ -33,6 +33,8 @@ pub struct Config {
     pub signing_key_file: PathBuf,
     /// How often the server signs the audit chain's head (a checkpoint), in seconds.
     pub checkpoint_seconds: u64,
+    /// The key exam access codes are sealed with (shared by every replica).
+    pub exam_key_file: PathBuf,
     /// Load the shipped question bank when the database has no question yet (first start).
     pub seed_question_bank: bool,
 }
@@ -99,6 +101,9 @@ impl Config {
                 .map(PathBuf::from)
                 .or(file.signing_key_file)
                 .unwrap_or_else(|| data_dir.join("signing.key")),
+            exam_key_file: env("ZHIFA_EXAM_KEY_FILE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("exam.key")),
             checkpoint_seconds,
             seed_question_bank: env("ZHIFA_SEED_QUESTION_BANK")
                 .map(|v| v != "0" && v != "false")
@@ -147,6 +152,7 @@ impl Config {
         Config {
             signing_key_file: data_dir.join("signing.key"),
             checkpoint_seconds: 60,
+            exam_key_file: data_dir.join("exam.key"),
             seed_question_bank: true,
             database_url,
             data_dir,

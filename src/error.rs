@@ -33,6 +33,15 @@ pub enum Error {
     BadCredentials,
     #[error("{0}")]
     Forbidden(String),
+    /// Credentials other than a password (an exam ticket and access code) don't match.
+    #[error("{0}")]
+    WrongCredentials(String),
+    /// A token that no longer works: expired, or replaced by a newer login elsewhere.
+    #[error("{0}")]
+    SessionEnded(String),
+    /// The thing is closed for this change: the exam's time is up, the paper handed in.
+    #[error("{0}")]
+    Closed(String),
     #[error("表单已过期或来源不明，请刷新页面后重试")]
     Csrf,
     #[error("{0}")]

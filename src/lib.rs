@@ -7,6 +7,7 @@ pub mod bank;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod exams;
 pub mod roster;
 pub mod sheet;
 pub mod signing;
@@ -33,6 +34,8 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
         generated
     };
     let keyring = signing::Keyring::load_or_create(&config.signing_key_file)?;
+    let exam_key = exams::access::ExamKey::load_or_create(&config.exam_key_file)?;
+    let answers = exams::commit::Committer::start(pool.clone());
     let policy = auth::Policy::from_config(&config);
     Ok((
         web::AppState {
@@ -42,6 +45,9 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
             policy,
             login_limiter: Arc::new(web::LoginLimiter::new()),
             keyring: Arc::new(keyring),
+            exam_key: Arc::new(exam_key),
+            papers: exams::Papers::default(),
+            answers,
         },
         generated,
     ))
@@ -59,6 +65,7 @@ pub fn serve(
     // database work runs on the blocking pool: more threads than connections only queue
     let blocking = (state.config.pool_size as usize).div_ceil(workers).max(2);
     spawn_checkpoints(&state);
+    spawn_exam_closer(&state);
     let data = aweb::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -89,6 +96,26 @@ pub fn serve(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Closes exam attempts whose time is up, whether or not anyone is connected (every 5 seconds;
+/// several replicas may run it, each attempt is closed once).
+fn spawn_exam_closer(state: &web::AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let papers = state.papers.clone();
+            if let Err(e) = state
+                .db(move |c| exams::close_all_expired(c, &papers))
+                .await
+            {
+                tracing::error!("到时收卷失败：{e}");
+            }
+        }
+    });
 }
 
 /// Signs the audit chain's head now and then every `checkpoint_seconds` (when it moved), on the

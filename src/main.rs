@@ -54,6 +54,11 @@ enum Command {
         #[arg(long, value_name = "题数")]
         questions: Option<usize>,
     },
+    /// 资格考试
+    Exam {
+        #[command(subcommand)]
+        what: ExamWhat,
+    },
     /// 管理员账号
     Admin {
         #[command(subcommand)]
@@ -106,6 +111,21 @@ enum ExportWhat {
     Officers { file: PathBuf },
     /// 导出题库（全部题目的当前版本）：.xlsx 为表格，.toml 为题库格式
     Questions { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ExamWhat {
+    /// 演示/压测用考试：从名录库选 N 名人员，建立一个从现在起开放 M 分钟的场次（公共法律知识，
+    /// 单选 40×1 分、多选 20×2 分、判断 20×1 分），组好每人的试卷，并把
+    /// ticket_no,id_number,access_code 写入 CSV（题库为空时先载入随附题库）
+    Demo {
+        #[arg(long)]
+        candidates: usize,
+        #[arg(long, value_name = "FILE.csv")]
+        tickets: PathBuf,
+        #[arg(long, default_value_t = 60)]
+        minutes: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -259,6 +279,14 @@ fn run() -> anyhow::Result<()> {
             questions: None,
         } => demo_data(&config, officers, seed, sheet),
         Command::Admin { what } => admin(&config, what),
+        Command::Exam {
+            what:
+                ExamWhat::Demo {
+                    candidates,
+                    tickets,
+                    minutes,
+                },
+        } => exam_demo(&config, candidates, &tickets, minutes),
         Command::Audit {
             what: AuditWhat::Verify { witness },
         } => audit_verify(&config, witness),
@@ -495,6 +523,81 @@ fn demo_data(
         );
     }
     sign_head(config, &mut conn, &keys)?;
+    Ok(())
+}
+
+fn exam_demo(
+    config: &Config,
+    n: usize,
+    tickets: &std::path::Path,
+    minutes: i64,
+) -> anyhow::Result<()> {
+    use zhifa::bank::blueprint::{Blueprint, SectionSpec};
+    if n == 0 || !(1..=600).contains(&minutes) {
+        bail!("--candidates 须大于 0，--minutes 须为 1 至 600");
+    }
+    let mut conn = open(config)?;
+    let keys = keyring(config)?;
+    let exam_key = zhifa::exams::access::ExamKey::load_or_create(&config.exam_key_file)?;
+    if let Some(r) = zhifa::bank::seed_if_new(&mut conn)? {
+        println!("题库为空：已载入随附题库 {} 道题", r.created);
+    }
+    let ids = zhifa::roster::db::officer_ids_for_demo(&mut conn, n as i64)?;
+    if ids.len() < n {
+        bail!(
+            "名录库中只有 {} 名可参考人员，少于 {n} 名：请先运行 zhifa demo-data --officers {n}",
+            ids.len()
+        );
+    }
+    let now = zhifa::db::now();
+    let section = |kind: &str, count: u32, points: f64| SectionSpec {
+        part: "公共法律知识".into(),
+        category: None,
+        kind: kind.into(),
+        count,
+        points,
+    };
+    let input = zhifa::exams::BatchInput {
+        title: "行政执法资格考试（演示）".into(),
+        blueprint: Blueprint {
+            sections: vec![
+                section("单选", 40, 1.0),
+                section("多选", 20, 2.0),
+                section("判断", 20, 1.0),
+            ],
+            difficulty_mix: Some(vec![0, 40, 45, 15, 0]),
+        },
+        pass_mark: 60.0,
+        duration_minutes: minutes.min(120) as i32,
+        show_score: true,
+        sessions: vec![zhifa::exams::SessionInput {
+            name: "第一场".into(),
+            starts_at: now - chrono::Duration::minutes(1),
+            ends_at: now + chrono::Duration::minutes(minutes),
+            capacity: n as i32,
+        }],
+        officer_ids: ids,
+    };
+    let started = std::time::Instant::now();
+    let s = zhifa::exams::schedule(&mut conn, &Grant::system("命令行排考"), &exam_key, &input)?;
+    let took = started.elapsed().as_secs_f64();
+    let mut csv = String::from("ticket_no,id_number,access_code\n");
+    for t in &s.tickets {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            t.ticket_no, t.id_number, t.access_code
+        ));
+    }
+    std::fs::write(tickets, csv).with_context(|| format!("无法写入 {}", tickets.display()))?;
+    sign_head(config, &mut conn, &keys)?;
+    println!(
+        "已排考：批次 {}，{} 名考生，试卷已组好（用时 {took:.1} 秒）；可组出 {}，两份试卷预计相同 {:.1} 题。准考证写入 {}",
+        s.code,
+        s.candidates,
+        s.feasibility.distinct_papers,
+        s.feasibility.expected_shared,
+        tickets.display()
+    );
     Ok(())
 }
 

@@ -64,6 +64,8 @@ pub enum Capability {
     ManageBank,
     /// Take practice papers (模拟练习).
     Practice,
+    /// Schedule exam batches, see results.
+    ManageExams,
 }
 
 impl Capability {
@@ -78,6 +80,7 @@ impl Capability {
             Capability::ReadBank => "查看题库（只有司法局管理员和审计员可以）",
             Capability::ManageBank => "维护题库（只有司法局管理员可以）",
             Capability::Practice => "参加模拟练习",
+            Capability::ManageExams => "组织考试（只有司法局管理员可以）",
         }
     }
 }

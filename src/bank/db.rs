@@ -373,3 +373,25 @@ pub fn versions_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Versio
     }
     Ok(out)
 }
+
+/// The current version ids of active questions of one part × category × kind (× difficulty).
+pub fn active_versions_for(
+    conn: &mut DbConn,
+    part: &str,
+    category: Option<&str>,
+    kind: &str,
+    difficulty: Option<i32>,
+) -> QueryResult<Vec<i64>> {
+    let mut query = current!()
+        .filter(q::status.eq(super::rules::QuestionStatus::Active.label()))
+        .filter(qv::part.eq(part.to_string()))
+        .filter(qv::kind.eq(kind.to_string()))
+        .into_boxed();
+    if let Some(c) = category {
+        query = query.filter(qv::category.eq(c.to_string()));
+    }
+    if let Some(d) = difficulty {
+        query = query.filter(qv::difficulty.eq(d));
+    }
+    query.select(qv::id).load(conn)
+}

@@ -38,6 +38,97 @@ diesel::table! {
 }
 
 diesel::table! {
+    exam_answers (attempt_id, position) {
+        attempt_id -> Int8,
+        position -> Int4,
+        answer -> Text,
+        seq -> Int8,
+        saved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exam_attempt_events (id) {
+        id -> Int8,
+        candidate_id -> Int8,
+        at -> Timestamp,
+        kind -> Text,
+        ip -> Text,
+        device -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    exam_attempts (id) {
+        id -> Int8,
+        candidate_id -> Int8,
+        started_at -> Timestamp,
+        deadline -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+        score -> Nullable<Float8>,
+        passed -> Nullable<Bool>,
+    }
+}
+
+diesel::table! {
+    exam_batch_cells (batch_id, section, difficulty) {
+        batch_id -> Int8,
+        section -> Int4,
+        difficulty -> Int4,
+        required -> Int4,
+        version_ids -> Text,
+    }
+}
+
+diesel::table! {
+    exam_batches (id) {
+        id -> Int8,
+        code -> Text,
+        title -> Text,
+        blueprint -> Text,
+        pass_mark -> Float8,
+        total_points -> Float8,
+        duration_minutes -> Int4,
+        show_score -> Bool,
+        seed -> Int8,
+        paper_algorithm -> Int4,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    exam_candidates (id) {
+        id -> Int8,
+        batch_id -> Int8,
+        session_id -> Int8,
+        officer_id -> Int8,
+        ticket_no -> Text,
+        access_hash -> Text,
+        paper_seed -> Int8,
+        seat -> Int4,
+        extra_minutes -> Int4,
+        token_hash -> Nullable<Text>,
+        token_issued_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exam_sessions (id) {
+        id -> Int8,
+        batch_id -> Int8,
+        name -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        capacity -> Int4,
+        extension_minutes -> Int4,
+    }
+}
+
+diesel::table! {
     import_jobs (id) {
         id -> Int8,
         user_id -> Int8,
@@ -185,6 +276,14 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(exam_answers -> exam_attempts (attempt_id));
+diesel::joinable!(exam_attempt_events -> exam_candidates (candidate_id));
+diesel::joinable!(exam_attempts -> exam_candidates (candidate_id));
+diesel::joinable!(exam_batch_cells -> exam_batches (batch_id));
+diesel::joinable!(exam_candidates -> exam_batches (batch_id));
+diesel::joinable!(exam_candidates -> exam_sessions (session_id));
+diesel::joinable!(exam_candidates -> officers (officer_id));
+diesel::joinable!(exam_sessions -> exam_batches (batch_id));
 diesel::joinable!(import_jobs -> users (user_id));
 diesel::joinable!(officer_photos -> officers (officer_id));
 diesel::joinable!(officer_postings -> officers (officer_id));
@@ -199,6 +298,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     audit_head,
     audit_log,
+    exam_answers,
+    exam_attempt_events,
+    exam_attempts,
+    exam_batch_cells,
+    exam_batches,
+    exam_candidates,
+    exam_sessions,
     import_jobs,
     login_failures,
     officer_photos,

@@ -72,6 +72,36 @@ pub fn insert_unit(conn: &mut DbConn, u: NewUnit<'_>) -> QueryResult<Unit> {
     units::table.find(id).select(Unit::as_select()).first(conn)
 }
 
+/// Officers who may sit the exam (established staff in a serving status), for demonstrations.
+pub fn officer_ids_for_demo(conn: &mut DbConn, n: i64) -> QueryResult<Vec<i64>> {
+    use super::rules::{EmploymentType, OfficerStatus};
+    let types: Vec<&str> = EmploymentType::ALL
+        .iter()
+        .filter(|t| t.may_hold_certificate())
+        .map(|t| t.label())
+        .collect();
+    officers::table
+        .filter(officers::employment_type.eq_any(types))
+        .filter(officers::status.eq(OfficerStatus::Serving.label()))
+        .order(officers::id.asc())
+        .limit(n)
+        .select(officers::id)
+        .load(conn)
+}
+
+/// (id, name, ID number) of the given officers, in roster order: by unit, then name.
+pub fn officers_for_exam(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<Vec<(i64, String, String)>> {
+    officers::table
+        .inner_join(units::table)
+        .filter(officers::id.eq_any(ids))
+        .order((units::path.asc(), officers::name.asc(), officers::id.asc()))
+        .select((officers::id, officers::name, officers::id_number))
+        .load(conn)
+}
+
 pub fn officer(conn: &mut DbConn, id: i64) -> QueryResult<Option<Officer>> {
     officers::table
         .find(id)

@@ -26,6 +26,60 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// The bureau's signing keys (audit checkpoints).
     pub keyring: Arc<crate::signing::Keyring>,
+    /// The key exam access codes are sealed with.
+    pub exam_key: Arc<crate::exams::access::ExamKey>,
+    /// Batches' papers, loaded once per process.
+    pub papers: crate::exams::Papers,
+    /// The group-commit writer of exam answers.
+    pub answers: crate::exams::commit::Committer,
+}
+
+/// The exam-room candidate behind a bearer token (`POST /api/v1/exam/login` issues it).
+pub struct ExamUser(pub crate::exams::db::Candidate, pub crate::exams::Client);
+
+impl FromRequest for ExamUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, std::result::Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let token = req
+                .headers()
+                .get("Authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .ok_or(ApiError(Error::SessionEnded(
+                    "请先用准考证号、身份证号和访问码登录".into(),
+                )))?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or(ApiError(Error::Internal(anyhow::anyhow!("no state"))))?
+                .clone();
+            let c = state
+                .db(move |c| crate::exams::candidate(c, &token))
+                .await
+                .map_err(ApiError)?;
+            Ok(ExamUser(c, exam_client(&req)))
+        })
+    }
+}
+
+/// The address and browser of an exam-room request, for the attempt's log.
+pub fn exam_client(req: &HttpRequest) -> crate::exams::Client {
+    crate::exams::Client {
+        ip: client_ip(req),
+        device: req
+            .headers()
+            .get("User-Agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect(),
+    }
 }
 
 /// Failed logins per client address: the per-account lock-out stops guessing one account's

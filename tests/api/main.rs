@@ -7,6 +7,7 @@ mod audit;
 mod bank;
 mod browser;
 mod cli;
+mod exams;
 mod hardening;
 mod imports;
 mod officers;

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod bank;
+mod exam;
 mod imports;
 mod openapi;
 mod roster;
@@ -86,6 +87,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/bank/summary").get(bank::summary))
                 .service(web::resource("/practice").get(bank::practice_paper))
                 .service(web::resource("/practice/check").post(bank::practice_check))
+                .service(web::resource("/exam/login").post(exam::login))
+                .service(web::resource("/exam/attempt").post(exam::attempt))
+                .service(web::resource("/exam/attempt/answers/{position}").put(exam::save))
+                .service(web::resource("/exam/attempt/submit").post(exam::submit))
+                .service(web::resource("/exam/batches").post(exam::schedule))
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError(Error::NotFound("没有这个接口".into())))
                 })),

@@ -2,7 +2,7 @@
 //! annotations and the types they read and answer with, so a route cannot drift from its
 //! documentation. Served at GET /api/openapi.json.
 
-use super::{audit, auth, bank, imports, roster, users};
+use super::{audit, auth, bank, exam, imports, roster, users};
 use crate::error::FieldErrors;
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -57,6 +57,11 @@ use utoipa::{OpenApi, ToSchema};
         bank::summary,
         bank::practice_paper,
         bank::practice_check,
+        exam::login,
+        exam::attempt,
+        exam::save,
+        exam::submit,
+        exam::schedule,
     ),
     components(schemas(ErrorBody), responses(
         BadRequest,
@@ -82,6 +87,7 @@ use utoipa::{OpenApi, ToSchema};
         (name = "audit", description = "审计日志"),
         (name = "bank", description = "题库：浏览、录入、修改（版本）、停用、导入导出、组卷可行性"),
         (name = "practice", description = "模拟练习"),
+        (name = "exam", description = "资格考试：排考与考场（考生以准考证登录）"),
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,162 @@
+//! Group commit for answers. Every save waits for the transaction that carries it; one thread
+//! writes whatever saves have queued up while the previous transaction committed, so a thousand
+//! candidates saving at once cost a handful of commits, and each is told "saved" only after its
+//! commit. The transaction writes only into attempts still open at that moment, so nothing lands
+//! after a deadline or a hand-in.
+
+use super::db;
+use crate::db::Pool;
+use crate::error::{Error, Result};
+use chrono::NaiveDateTime;
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// The most saves one transaction takes.
+const MAX_BATCH: usize = 2000;
+
+struct Save {
+    attempt_id: i64,
+    position: i32,
+    answer: String,
+    seq: i64,
+    reply: oneshot::Sender<Result<NaiveDateTime>>,
+}
+
+enum Job {
+    Save(Save),
+    /// Answers once every job queued before it is committed.
+    Barrier(oneshot::Sender<()>),
+}
+
+/// The handle handlers send saves to (cheap to clone).
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Committer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Committer")
+    }
+}
+
+impl Committer {
+    /// Starts the writer thread. It ends when every handle is dropped.
+    pub fn start(pool: Pool) -> Committer {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("zhifa-answers".into())
+            .spawn(move || run(pool, rx))
+            .expect("start the answer writer");
+        Committer { tx }
+    }
+
+    /// Saves an answer; returns when it is durable (or why it was refused).
+    pub async fn save(
+        &self,
+        attempt_id: i64,
+        position: i32,
+        answer: String,
+        seq: i64,
+    ) -> Result<NaiveDateTime> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Save(Save {
+                attempt_id,
+                position,
+                answer,
+                seq,
+                reply,
+            }))
+            .map_err(|_| Error::Internal(anyhow::anyhow!("answer writer stopped")))?;
+        rx.await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("answer writer stopped")))?
+    }
+
+    /// Waits until every save queued so far is committed (before a hand-in is graded).
+    pub async fn flush(&self) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job::Barrier(reply))
+            .map_err(|_| Error::Internal(anyhow::anyhow!("answer writer stopped")))?;
+        rx.await
+            .map_err(|_| Error::Internal(anyhow::anyhow!("answer writer stopped")))
+    }
+}
+
+fn run(pool: Pool, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut saves = Vec::new();
+        let mut barriers = Vec::new();
+        let mut next = Some(first);
+        while let Some(j) = next.take() {
+            match j {
+                Job::Save(s) => saves.push(s),
+                Job::Barrier(b) => barriers.push(b),
+            }
+            if saves.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !saves.is_empty() {
+            let outcome = write(&pool, &saves);
+            for s in saves {
+                let r = match &outcome {
+                    Ok((open, at)) if open.contains(&s.attempt_id) => Ok(*at),
+                    Ok(_) => Err(Error::Closed(
+                        "考试时间已到或已交卷，这个答案没有保存".into(),
+                    )),
+                    Err(e) => Err(match e {
+                        Error::Busy(_) | Error::Unavailable(_) => {
+                            Error::too_many("系统繁忙，答案未保存，请重试", 1)
+                        }
+                        _ => Error::Internal(anyhow::anyhow!("保存答案失败：{e}")),
+                    }),
+                };
+                let _ = s.reply.send(r);
+            }
+        }
+        for b in barriers {
+            let _ = b.send(());
+        }
+    }
+}
+
+/// One transaction: which attempts are open, then every save into those (the newest per
+/// question when one batch holds several).
+fn write(pool: &Pool, saves: &[Save]) -> Result<(HashSet<i64>, NaiveDateTime)> {
+    let mut conn = pool.get().map_err(Error::Unavailable)?;
+    let now = crate::db::now();
+    let mut newest: HashMap<(i64, i32), &Save> = HashMap::new();
+    for s in saves {
+        newest
+            .entry((s.attempt_id, s.position))
+            .and_modify(|e| {
+                if s.seq >= e.seq {
+                    *e = s
+                }
+            })
+            .or_insert(s);
+    }
+    let mut ids: Vec<i64> = saves.iter().map(|s| s.attempt_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    // Read before the transaction, so its first statement is a write (SQLite then waits for the
+    // lock instead of failing a read-to-write upgrade). An attempt closed in between has had its
+    // hand-in wait for this batch (`flush`), and a deadline is checked at this instant.
+    let mut open = HashSet::new();
+    for chunk in ids.chunks(500) {
+        open.extend(db::open_attempts(&mut conn, chunk, now)?);
+    }
+    use diesel::Connection;
+    conn.transaction(|c| -> Result<()> {
+        for s in newest.values() {
+            if open.contains(&s.attempt_id) {
+                db::upsert_answer(c, s.attempt_id, s.position, &s.answer, s.seq, now)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok((open, now))
+}

@@ -1,0 +1,922 @@
+//! Qualification exams (行政执法资格考试), first slice: scheduling a batch (blueprint checked
+//! against the bank, sessions, candidates with tickets and access codes, fair papers fixed),
+//! and the exam room's API — login, start or resume, durable answers, hand-in and grading, the
+//! server closing attempts at their deadline.
+
+pub mod access;
+pub mod commit;
+pub mod db;
+pub mod paper;
+
+use crate::audit::{self, Change};
+use crate::auth::{Capability, Grant};
+use crate::bank::blueprint::{self, Blueprint, Section};
+use crate::bank::rules::{Content, OPTION_LETTERS, QuestionKind};
+use crate::bank::{self, content_of};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+use access::ExamKey;
+use chrono::{Datelike, Duration, NaiveDateTime};
+use paper::{Cell, Item, Meta, Mix};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use utoipa::ToSchema;
+
+// ------------------------------------------------------------------ scheduling
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SessionInput {
+    pub name: String,
+    /// UTC
+    #[schema(value_type = String, example = "2026-12-01T01:00:00")]
+    pub starts_at: NaiveDateTime,
+    #[schema(value_type = String, example = "2026-12-01T03:00:00")]
+    pub ends_at: NaiveDateTime,
+    pub capacity: i32,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct BatchInput {
+    pub title: String,
+    pub blueprint: Blueprint,
+    /// Default 60 (of the blueprint's total points).
+    #[serde(default = "default_pass_mark")]
+    pub pass_mark: f64,
+    pub duration_minutes: i32,
+    /// Show the score when the candidate hands in.
+    #[serde(default)]
+    pub show_score: bool,
+    pub sessions: Vec<SessionInput>,
+    /// The officers enrolled (from approved plans).
+    pub officer_ids: Vec<i64>,
+}
+
+fn default_pass_mark() -> f64 {
+    60.0
+}
+
+/// What goes on a candidate's admission ticket; the access code exists only here.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Ticket {
+    pub ticket_no: String,
+    pub officer_id: i64,
+    pub name: String,
+    pub id_number: String,
+    pub access_code: String,
+    pub session: String,
+    #[schema(value_type = String)]
+    pub starts_at: NaiveDateTime,
+    #[schema(value_type = String)]
+    pub ends_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Scheduled {
+    pub batch_id: i64,
+    pub code: String,
+    pub candidates: usize,
+    pub feasibility: blueprint::Feasibility,
+    pub tickets: Vec<Ticket>,
+}
+
+pub const MAX_CANDIDATES: usize = 200_000;
+
+/// Schedules a batch: the blueprint must be one the active bank can fill (the bank's reason is
+/// the refusal); candidates are placed in sessions in roster order (by unit), each with a ticket,
+/// a one-time access code and a paper fixed now (see `paper`).
+pub fn schedule(
+    conn: &mut DbConn,
+    grant: &Grant,
+    keys: &ExamKey,
+    input: &BatchInput,
+) -> Result<Scheduled> {
+    grant.require(Capability::ManageExams)?;
+    let title = input.title.trim();
+    if title.is_empty() || title.chars().count() > 100 {
+        return Err(Error::invalid("title", "请填写考试名称（不超过 100 字）"));
+    }
+    if !(1..=600).contains(&input.duration_minutes) {
+        return Err(Error::invalid(
+            "duration_minutes",
+            "考试时长应为 1 至 600 分钟",
+        ));
+    }
+    if input.sessions.is_empty() || input.sessions.len() > 200 {
+        return Err(Error::invalid("sessions", "请设置 1 至 200 个场次"));
+    }
+    for (i, s) in input.sessions.iter().enumerate() {
+        if s.ends_at <= s.starts_at || s.capacity <= 0 || s.name.trim().is_empty() {
+            return Err(Error::invalid(
+                "sessions",
+                format!(
+                    "第 {} 个场次：须有名称，结束时间晚于开始时间，容量大于 0",
+                    i + 1
+                ),
+            ));
+        }
+    }
+    let mut officer_ids = input.officer_ids.clone();
+    officer_ids.sort_unstable();
+    officer_ids.dedup();
+    if officer_ids.is_empty() || officer_ids.len() > MAX_CANDIDATES {
+        return Err(Error::invalid("officer_ids", "请选择考生"));
+    }
+    let capacity: i64 = input.sessions.iter().map(|s| s.capacity as i64).sum();
+    if capacity < officer_ids.len() as i64 {
+        return Err(Error::invalid(
+            "sessions",
+            format!(
+                "场次容量合计 {capacity} 人，少于考生 {} 人",
+                officer_ids.len()
+            ),
+        ));
+    }
+    let sections = blueprint::check(&input.blueprint)
+        .map_err(|e| Error::invalid("blueprint", e.join("；")))?;
+    let feasibility = bank::feasibility(conn, grant, &input.blueprint)?;
+    if !feasibility.feasible {
+        return Err(Error::invalid(
+            "blueprint",
+            format!("题库不足以组卷：{}", feasibility.problems.join("；")),
+        ));
+    }
+    if !(input.pass_mark > 0.0 && input.pass_mark <= feasibility.total_points) {
+        return Err(Error::invalid(
+            "pass_mark",
+            format!("及格分应大于 0、不超过总分 {}", feasibility.total_points),
+        ));
+    }
+    // officers, in roster order by unit
+    let mut officers = Vec::with_capacity(officer_ids.len());
+    for chunk in officer_ids.chunks(500) {
+        officers.extend(crate::roster::db::officers_for_exam(conn, chunk)?);
+    }
+    if officers.len() != officer_ids.len() {
+        return Err(Error::invalid("officer_ids", "有考生不在名录库中"));
+    }
+    let seed = rand::random::<u64>();
+    let cells = draw_cells(conn, &sections, seed)?;
+    let now = crate::db::now();
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        let prefix = format!("{}", now.year());
+        let n = db::batches_with_prefix(conn, &prefix)? + 1;
+        let code = format!("{prefix}{n:03}");
+        let batch_id = db::insert_batch(
+            conn,
+            &db::NewBatch {
+                code: code.clone(),
+                title: title.to_string(),
+                blueprint: serde_json::to_string(&input.blueprint).unwrap_or_default(),
+                pass_mark: input.pass_mark,
+                total_points: feasibility.total_points,
+                duration_minutes: input.duration_minutes,
+                show_score: input.show_score,
+                seed: seed as i64,
+                paper_algorithm: paper::ALGORITHM,
+                created_at: now,
+                created_by: rec.actor().name.clone(),
+            },
+        )
+        .map_err(crate::error::on_unique(
+            "exam_batches",
+            "code",
+            "code",
+            "批次编号冲突，请重试",
+        ))?;
+        db::insert_cells(
+            conn,
+            &cells
+                .iter()
+                .map(|c| db::NewCell {
+                    batch_id,
+                    section: c.section as i32,
+                    difficulty: c.difficulty,
+                    required: c.required as i32,
+                    version_ids: serde_json::to_string(&c.versions).unwrap_or_default(),
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        let mut sessions = Vec::new();
+        for s in &input.sessions {
+            let id = db::insert_session(
+                conn,
+                &db::NewSession {
+                    batch_id,
+                    name: s.name.trim().to_string(),
+                    starts_at: s.starts_at,
+                    ends_at: s.ends_at,
+                    capacity: s.capacity,
+                    extension_minutes: 0,
+                },
+            )?;
+            sessions.push((id, s));
+        }
+        let mut rows = Vec::with_capacity(officers.len());
+        let mut tickets = Vec::with_capacity(officers.len());
+        let (mut si, mut seat) = (0usize, 0i32);
+        let mut rng = rand::rng();
+        for (i, o) in officers.iter().enumerate() {
+            while seat >= sessions[si].1.capacity {
+                si += 1;
+                seat = 0;
+            }
+            let (session_id, s) = sessions[si];
+            let ticket_no = format!("{code}-{:05}", i + 1);
+            let code_plain = access::new_code();
+            rows.push(db::NewCandidate {
+                batch_id,
+                session_id,
+                officer_id: o.0,
+                ticket_no: ticket_no.clone(),
+                access_hash: keys.seal(&ticket_no, &code_plain),
+                paper_seed: rand::Rng::random::<i64>(&mut rng),
+                seat,
+                extra_minutes: 0,
+                created_at: now,
+            });
+            tickets.push(Ticket {
+                ticket_no,
+                officer_id: o.0,
+                name: o.1.clone(),
+                id_number: o.2.clone(),
+                access_code: code_plain,
+                session: s.name.trim().to_string(),
+                starts_at: s.starts_at,
+                ends_at: s.ends_at,
+            });
+            seat += 1;
+        }
+        db::insert_candidates(conn, &rows)?;
+        rec.record(
+            conn,
+            Change::new(
+                "exam.schedule",
+                "exam_batch",
+                &code,
+                format!(
+                    "排考：{title}（批次 {code}，{} 名考生，{} 个场次）",
+                    rows.len(),
+                    sessions.len()
+                ),
+            )
+            .after(&serde_json::json!({
+                "seed": seed.to_string(), "paper_algorithm": paper::ALGORITHM,
+                "pass_mark": input.pass_mark, "duration_minutes": input.duration_minutes,
+            })),
+        )?;
+        Ok(Scheduled {
+            batch_id,
+            code,
+            candidates: rows.len(),
+            feasibility: feasibility.clone(),
+            tickets,
+        })
+    })
+}
+
+/// The pinned draw for every section × difficulty: the active versions that fit, in an order
+/// fixed by the batch seed.
+fn draw_cells(conn: &mut DbConn, sections: &[Section], seed: u64) -> Result<Vec<Cell>> {
+    let mut out = Vec::new();
+    for (i, s) in sections.iter().enumerate() {
+        let levels: Vec<(i32, u32)> = match s.by_difficulty {
+            Some(l) => (1..=5).zip(l).filter(|(_, k)| *k > 0).collect(),
+            None => vec![(0, s.count)],
+        };
+        for (d, k) in levels {
+            let mut versions = bank::db::active_versions_for(
+                conn,
+                s.part.label(),
+                s.category.as_deref(),
+                s.kind.label(),
+                (d > 0).then_some(d),
+            )?;
+            versions.sort_unstable();
+            let mut rng = Mix::new(seed ^ ((i as u64) << 8 | d as u64));
+            paper::shuffle(&mut versions, &mut rng);
+            out.push(Cell {
+                section: i,
+                difficulty: d,
+                required: k as usize,
+                versions,
+            });
+        }
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ a batch's papers, cached
+
+/// One question as a batch's papers use it.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub content: Content,
+    pub points: f64,
+}
+
+/// What a batch's papers are made of: loaded once per process (it never changes once scheduled).
+#[derive(Debug)]
+pub struct BatchPapers {
+    pub batch: db::Batch,
+    pub cells: Vec<Cell>,
+    pub questions: HashMap<i64, Question>,
+}
+
+impl BatchPapers {
+    pub fn paper(&self, c: &db::Candidate) -> Vec<Item> {
+        paper::paper(
+            &self.cells,
+            &|v| {
+                self.questions.get(&v).map(|q| Meta {
+                    kind: q.content.kind,
+                    options: q.content.options.len(),
+                })
+            },
+            c.seat.max(0) as usize,
+            c.paper_seed as u64,
+        )
+    }
+
+    /// Score of a set of answers (position → paper keys) on a candidate's paper.
+    pub fn grade(&self, items: &[Item], answers: &HashMap<i32, String>) -> f64 {
+        let mut score = 0.0;
+        for it in items {
+            let Some(q) = self.questions.get(&it.version_id) else {
+                continue;
+            };
+            let key = paper::paper_answer(q.content.kind, &q.content.answer, &it.option_order);
+            if !key.is_empty() && answers.get(&(it.position as i32)) == Some(&key) {
+                score += q.points;
+            }
+        }
+        (score * 100.0).round() / 100.0
+    }
+}
+
+/// One batch's slot in the cache: filled by the first use, which the others wait for.
+type Slot = Arc<Mutex<Option<Arc<BatchPapers>>>>;
+
+/// Per-process cache of batches' papers; concurrent first uses wait for one load.
+#[derive(Clone, Default)]
+pub struct Papers {
+    inner: Arc<Mutex<HashMap<i64, Slot>>>,
+}
+
+impl std::fmt::Debug for Papers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Papers")
+    }
+}
+
+impl Papers {
+    pub fn get(&self, conn: &mut DbConn, batch_id: i64) -> Result<Arc<BatchPapers>> {
+        let slot = {
+            let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(batch_id).or_default().clone()
+        };
+        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = slot.as_ref() {
+            return Ok(p.clone());
+        }
+        let loaded = Arc::new(load_papers(conn, batch_id)?);
+        *slot = Some(loaded.clone());
+        Ok(loaded)
+    }
+}
+
+fn load_papers(conn: &mut DbConn, batch_id: i64) -> Result<BatchPapers> {
+    let batch = db::batch(conn, batch_id)?.ok_or_else(|| Error::not_found("考试批次"))?;
+    let bp: Blueprint = serde_json::from_str(&batch.blueprint).map_err(|e| {
+        Error::Internal(anyhow::anyhow!(
+            "批次 {} 的组卷规则无法读取：{e}",
+            batch.code
+        ))
+    })?;
+    let cells: Vec<Cell> = db::cells_of(conn, batch_id)?
+        .into_iter()
+        .map(|(section, difficulty, required, ids)| Cell {
+            section: section as usize,
+            difficulty,
+            required: required as usize,
+            versions: serde_json::from_str(&ids).unwrap_or_default(),
+        })
+        .collect();
+    let ids: Vec<i64> = cells
+        .iter()
+        .flat_map(|c| c.versions.iter().copied())
+        .collect();
+    let mut questions = HashMap::with_capacity(ids.len());
+    for v in bank::db::versions_by_ids(conn, &ids)? {
+        let section = cells
+            .iter()
+            .find(|c| c.versions.contains(&v.id))
+            .map(|c| c.section)
+            .unwrap_or(0);
+        let points = bp.sections.get(section).map(|s| s.points).unwrap_or(0.0);
+        questions.insert(
+            v.id,
+            Question {
+                content: content_of(&v),
+                points,
+            },
+        );
+    }
+    Ok(BatchPapers {
+        batch,
+        cells,
+        questions,
+    })
+}
+
+// ------------------------------------------------------------------ the exam room
+
+/// Where a request came from, for the attempt's log.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: String,
+    pub device: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct LoginInput {
+    pub ticket_no: String,
+    pub id_number: String,
+    pub access_code: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LoginOut {
+    /// Bearer token for the exam-room API; a newer login elsewhere ends it.
+    pub token: String,
+    /// The attempt's deadline when it has started; otherwise the latest it could be.
+    #[schema(value_type = String)]
+    pub deadline: NaiveDateTime,
+    pub started: bool,
+    pub batch: String,
+    pub session: String,
+    #[schema(value_type = String)]
+    pub session_starts_at: NaiveDateTime,
+    #[schema(value_type = String)]
+    pub session_ends_at: NaiveDateTime,
+    pub duration_minutes: i32,
+    /// The candidate's name, masked (张*三).
+    pub name: String,
+    /// Whether this login ended another device's session.
+    pub took_over: bool,
+}
+
+fn mask(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    match chars.len() {
+        0 | 1 => name.to_string(),
+        2 => format!("{}*", chars[0]),
+        n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+    }
+}
+
+const BAD_LOGIN: &str = "准考证号、身份证号或访问码不正确";
+
+/// The latest an attempt may run to: the session's end (with any extension) plus the
+/// candidate's own extra time.
+fn window_end(s: &db::Session, c: &db::Candidate) -> NaiveDateTime {
+    s.ends_at + Duration::minutes((s.extension_minutes + c.extra_minutes) as i64)
+}
+
+pub fn login(
+    conn: &mut DbConn,
+    keys: &ExamKey,
+    input: &LoginInput,
+    client: &Client,
+) -> Result<LoginOut> {
+    let ticket = input.ticket_no.trim();
+    let c = db::candidate_by_ticket(conn, ticket)?;
+    let Some(c) = c else {
+        return Err(Error::WrongCredentials(BAD_LOGIN.into()));
+    };
+    let officer = crate::roster::db::officer(conn, c.officer_id)?
+        .ok_or_else(|| Error::WrongCredentials(BAD_LOGIN.into()))?;
+    let id_ok = crate::roster::rules::IdNumber::parse(&input.id_number)
+        .map(|id| id.as_str() == officer.id_number)
+        .unwrap_or(false);
+    if !id_ok || !keys.check(ticket, &input.access_code, &c.access_hash) {
+        return Err(Error::WrongCredentials(BAD_LOGIN.into()));
+    }
+    let s = db::session(conn, c.session_id)?;
+    let batch = db::batch(conn, c.batch_id)?.ok_or_else(|| Error::not_found("考试批次"))?;
+    let now = crate::db::now();
+    if now < s.starts_at {
+        return Err(Error::Forbidden(format!(
+            "本场考试尚未开始（{} 开始）",
+            local_time(&s.starts_at)
+        )));
+    }
+    let attempt = db::attempt_of(conn, c.id)?;
+    if let Some(a) = &attempt {
+        if a.submitted_at.is_some() {
+            return Err(Error::Closed("你已交卷，本场考试已结束".into()));
+        }
+    } else if now >= window_end(&s, &c) {
+        return Err(Error::Closed("本场考试已结束".into()));
+    }
+    let (token, hash) = access::new_token();
+    let took_over = c.token_hash.is_some();
+    db::set_token(conn, c.id, &hash, now)?;
+    db::log_event(
+        conn,
+        c.id,
+        now,
+        if took_over { "接管" } else { "登录" },
+        &client.ip,
+        &client.device,
+        if took_over {
+            "新的登录取代了此前设备上的登录"
+        } else {
+            ""
+        },
+    )?;
+    let deadline = match &attempt {
+        Some(a) => a.deadline,
+        None => (now + Duration::minutes((batch.duration_minutes + c.extra_minutes) as i64))
+            .min(window_end(&s, &c)),
+    };
+    Ok(LoginOut {
+        token,
+        deadline,
+        started: attempt.is_some(),
+        batch: batch.title.clone(),
+        session: s.name.clone(),
+        session_starts_at: s.starts_at,
+        session_ends_at: s.ends_at,
+        duration_minutes: batch.duration_minutes,
+        name: mask(&officer.name),
+        took_over,
+    })
+}
+
+/// The candidate behind an exam-room token (a token replaced by a newer login no longer works).
+pub fn candidate(conn: &mut DbConn, token: &str) -> Result<db::Candidate> {
+    db::candidate_by_token(conn, &access::token_hash(token))?.ok_or_else(|| {
+        Error::SessionEnded(
+            "登录已失效：可能已在其他设备上登录。请重新登录；答案已保存的不会丢失".into(),
+        )
+    })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OptionOut {
+    pub key: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuestionOut {
+    pub position: i32,
+    pub section: i32,
+    /// 单选 | 多选 | 判断
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub stem: String,
+    pub options: Vec<OptionOut>,
+    pub points: f64,
+    /// What this candidate has saved: a key ("B"), a list of keys for 多选 (["A","C"]), or null.
+    #[schema(value_type = Option<Object>)]
+    pub answer: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttemptOut {
+    pub attempt_id: i64,
+    #[schema(value_type = String)]
+    pub deadline: NaiveDateTime,
+    /// Seconds left by the server's clock (the countdown starts from this).
+    pub remaining_seconds: i64,
+    pub resumed: bool,
+    pub questions: Vec<QuestionOut>,
+}
+
+fn answer_json(kind: QuestionKind, stored: &str) -> serde_json::Value {
+    match kind {
+        QuestionKind::Multiple => serde_json::Value::Array(
+            stored
+                .chars()
+                .map(|c| serde_json::Value::String(c.to_string()))
+                .collect(),
+        ),
+        _ => serde_json::Value::String(stored.to_string()),
+    }
+}
+
+/// Starts the attempt, or resumes it with everything saved so far.
+pub fn start(
+    conn: &mut DbConn,
+    papers: &Papers,
+    c: &db::Candidate,
+    client: &Client,
+) -> Result<AttemptOut> {
+    let now = crate::db::now();
+    let s = db::session(conn, c.session_id)?;
+    let p = papers.get(conn, c.batch_id)?;
+    let attempt = match db::attempt_of(conn, c.id)? {
+        Some(a) => (a, false),
+        None => {
+            if now < s.starts_at {
+                return Err(Error::Forbidden("本场考试尚未开始".into()));
+            }
+            if now >= window_end(&s, c) {
+                return Err(Error::Closed("本场考试已结束".into()));
+            }
+            let deadline = (now
+                + Duration::minutes((p.batch.duration_minutes + c.extra_minutes) as i64))
+            .min(window_end(&s, c));
+            db::start_attempt(conn, c.id, now, deadline)?
+        }
+    };
+    let (a, fresh) = attempt;
+    if a.submitted_at.is_some() {
+        return Err(Error::Closed("你已交卷，本场考试已结束".into()));
+    }
+    if a.deadline <= now {
+        close_expired(conn, papers, a.id, c.id)?;
+        return Err(Error::Closed("考试时间已到，试卷已由系统收回".into()));
+    }
+    db::log_event(
+        conn,
+        c.id,
+        now,
+        if fresh { "开始" } else { "继续" },
+        &client.ip,
+        &client.device,
+        "",
+    )?;
+    if fresh {
+        audit::transaction(conn, &crate::audit::Actor::system("考场"), |conn, rec| {
+            rec.record(
+                conn,
+                Change::new(
+                    "exam.start",
+                    "exam_candidate",
+                    &c.ticket_no,
+                    format!("考生 {} 开始作答", c.ticket_no),
+                ),
+            )
+        })?;
+    }
+    let saved: HashMap<i32, String> = db::answers_of(conn, a.id)?.into_iter().collect();
+    let items = p.paper(c);
+    let questions = items
+        .iter()
+        .filter_map(|it| {
+            let q = p.questions.get(&it.version_id)?;
+            let kind = q.content.kind;
+            let options = match kind {
+                QuestionKind::Judge => vec![
+                    OptionOut {
+                        key: "A".into(),
+                        text: "正确".into(),
+                    },
+                    OptionOut {
+                        key: "B".into(),
+                        text: "错误".into(),
+                    },
+                ],
+                _ => it
+                    .option_order
+                    .iter()
+                    .enumerate()
+                    .map(|(k, stored)| OptionOut {
+                        key: OPTION_LETTERS[k].to_string(),
+                        text: q
+                            .content
+                            .options
+                            .get(*stored as usize)
+                            .cloned()
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+            };
+            Some(QuestionOut {
+                position: it.position as i32,
+                section: it.section as i32 + 1,
+                kind: kind.label().into(),
+                stem: q.content.stem.clone(),
+                options,
+                points: q.points,
+                answer: saved
+                    .get(&(it.position as i32))
+                    .filter(|s| !s.is_empty())
+                    .map(|s| answer_json(kind, s)),
+            })
+        })
+        .collect();
+    Ok(AttemptOut {
+        attempt_id: a.id,
+        deadline: a.deadline,
+        remaining_seconds: (a.deadline - now).num_seconds().max(0),
+        resumed: !fresh,
+        questions,
+    })
+}
+
+/// An answer as the exam room sends it: one key, or a list for 多选 (empty clears it).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum AnswerIn {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SaveInput {
+    #[schema(value_type = Object)]
+    pub answer: AnswerIn,
+    /// The client's sequence number for this attempt (increasing): a save that arrives late
+    /// never overwrites a newer one. Omitted: the server's clock.
+    #[serde(default)]
+    pub seq: Option<i64>,
+}
+
+/// Checks a save before it is queued: the attempt is open, the position exists, the answer is
+/// made of this question's keys. Returns (attempt id, normalised answer).
+pub fn check_save(
+    conn: &mut DbConn,
+    papers: &Papers,
+    c: &db::Candidate,
+    position: i32,
+    input: &SaveInput,
+) -> Result<(i64, String)> {
+    let a = db::attempt_of(conn, c.id)?
+        .ok_or_else(|| Error::Closed("考试尚未开始，请先进入考场".into()))?;
+    if a.submitted_at.is_some() {
+        return Err(Error::Closed("你已交卷，答案不能再修改".into()));
+    }
+    if a.deadline <= crate::db::now() {
+        return Err(Error::Closed("考试时间已到，这个答案没有保存".into()));
+    }
+    let p = papers.get(conn, c.batch_id)?;
+    let items = p.paper(c);
+    let it = items
+        .get((position.max(1) - 1) as usize)
+        .filter(|_| position >= 1)
+        .ok_or_else(|| Error::NotFound(format!("试卷中没有第 {position} 题")))?;
+    let q = p
+        .questions
+        .get(&it.version_id)
+        .ok_or_else(|| Error::not_found("题目"))?;
+    let given = match &input.answer {
+        AnswerIn::One(s) if s.is_empty() => vec![],
+        AnswerIn::One(s) => vec![s.clone()],
+        AnswerIn::Many(v) => v.clone(),
+    };
+    let answer = paper::normalise_answer(q.content.kind, q.content.options.len(), &given)
+        .map_err(|m| Error::invalid("answer", m))?;
+    Ok((a.id, answer))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SubmitOut {
+    pub submitted: bool,
+    /// Present when the batch shows the score at hand-in.
+    pub score: Option<f64>,
+    pub passed: Option<bool>,
+    pub message: String,
+}
+
+/// Hands the paper in and grades it (the caller has flushed pending saves first).
+pub fn submit(
+    conn: &mut DbConn,
+    papers: &Papers,
+    c: &db::Candidate,
+    client: &Client,
+) -> Result<SubmitOut> {
+    let a = db::attempt_of(conn, c.id)?.ok_or_else(|| Error::Closed("考试尚未开始".into()))?;
+    let p = papers.get(conn, c.batch_id)?;
+    let now = crate::db::now();
+    if a.submitted_at.is_none() {
+        let late = a.deadline <= now;
+        let at_time = if late { a.deadline } else { now };
+        let (score, passed) = grade_attempt(conn, &p, c, a.id)?;
+        let by = if late { "到时" } else { "交卷" };
+        if db::close_attempt(conn, a.id, at_time, by, score, passed)? {
+            db::log_event(
+                conn,
+                c.id,
+                now,
+                if late { "到时收卷" } else { "交卷" },
+                &client.ip,
+                &client.device,
+                "",
+            )?;
+            audit::transaction(conn, &crate::audit::Actor::system("考场"), |conn, rec| {
+                rec.record(
+                    conn,
+                    Change::new(
+                        "exam.submit",
+                        "exam_candidate",
+                        &c.ticket_no,
+                        format!(
+                            "考生 {} {}，得分 {score}",
+                            c.ticket_no,
+                            if late { "到时收卷" } else { "交卷" }
+                        ),
+                    ),
+                )
+            })?;
+        }
+    }
+    let a = db::attempt_of(conn, c.id)?.ok_or_else(|| Error::not_found("作答记录"))?;
+    let show = p.batch.show_score;
+    Ok(SubmitOut {
+        submitted: true,
+        score: if show { a.score } else { None },
+        passed: if show { a.passed } else { None },
+        message: if show {
+            format!(
+                "已交卷。得分 {}，{}",
+                a.score.unwrap_or(0.0),
+                if a.passed == Some(true) {
+                    "合格"
+                } else {
+                    "不合格"
+                }
+            )
+        } else {
+            "已交卷，成绩将由司法局公布".into()
+        },
+    })
+}
+
+fn grade_attempt(
+    conn: &mut DbConn,
+    p: &BatchPapers,
+    c: &db::Candidate,
+    attempt_id: i64,
+) -> Result<(f64, bool)> {
+    let answers: HashMap<i32, String> = db::answers_of(conn, attempt_id)?.into_iter().collect();
+    let score = p.grade(&p.paper(c), &answers);
+    Ok((score, score >= p.batch.pass_mark))
+}
+
+/// Closes one attempt whose time is up (graded with what was saved).
+pub fn close_expired(
+    conn: &mut DbConn,
+    papers: &Papers,
+    attempt_id: i64,
+    candidate_id: i64,
+) -> Result<bool> {
+    let c = db::candidate(conn, candidate_id)?;
+    let p = papers.get(conn, c.batch_id)?;
+    let a = db::attempt_of(conn, candidate_id)?.ok_or_else(|| Error::not_found("作答记录"))?;
+    if a.submitted_at.is_some() || a.deadline > crate::db::now() {
+        return Ok(false);
+    }
+    let (score, passed) = grade_attempt(conn, &p, &c, attempt_id)?;
+    let closed = db::close_attempt(conn, attempt_id, a.deadline, "到时", score, passed)?;
+    if closed {
+        db::log_event(conn, c.id, crate::db::now(), "到时收卷", "服务器", "", "")?;
+        audit::transaction(conn, &crate::audit::Actor::system("考场"), |conn, rec| {
+            rec.record(
+                conn,
+                Change::new(
+                    "exam.close",
+                    "exam_candidate",
+                    &c.ticket_no,
+                    format!("考生 {} 考试时间已到，系统收卷，得分 {score}", c.ticket_no),
+                ),
+            )
+        })?;
+    }
+    Ok(closed)
+}
+
+/// Closes every attempt past its deadline (the background task runs this; safe on several
+/// replicas: an attempt is closed by whichever gets there first). Returns how many it closed.
+pub fn close_all_expired(conn: &mut DbConn, papers: &Papers) -> Result<usize> {
+    let mut closed = 0;
+    loop {
+        let due = db::expired_attempts(conn, crate::db::now(), 500)?;
+        if due.is_empty() {
+            return Ok(closed);
+        }
+        let n = due.len();
+        for (attempt_id, candidate_id) in due {
+            if close_expired(conn, papers, attempt_id, candidate_id)? {
+                closed += 1;
+            }
+        }
+        if n < 500 {
+            return Ok(closed);
+        }
+    }
+}
+
+/// UTC in the database, local time in messages: 2026年12月1日 09:00.
+fn local_time(t: &NaiveDateTime) -> String {
+    let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(*t, chrono::Utc)
+        .with_timezone(&chrono::Local);
+    format!(
+        "{} {}",
+        crate::roster::rules::chinese_date(local.date_naive()),
+        local.format("%H:%M")
+    )
+}

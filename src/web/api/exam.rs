@@ -1,0 +1,177 @@
+//! The exam room's API (pinned: exam-room clients and load tests use it exactly as written) and
+//! batch scheduling.
+
+use super::{ApiResult, AppState, created};
+use crate::error::Error;
+use crate::exams::{
+    self, AttemptOut, BatchInput, LoginInput, LoginOut, SaveInput, Scheduled, SubmitOut,
+};
+use crate::web::{ApiUser, ExamUser};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/login",
+    tag = "exam",
+    summary = "考生登录：准考证号、身份证号、访问码（场次时间内）",
+    description = "返回考场令牌。再次登录（换一台电脑）会使此前设备上的令牌失效。",
+    security(()),
+    request_body = LoginInput,
+    responses(
+        (status = 200, description = "成功", body = LoginOut),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, description = "准考证号、身份证号或访问码不正确（bad_credentials）", body = super::ErrorBody),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 409, description = "本场考试已结束或已交卷（closed）", body = super::ErrorBody),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 429, response = super::openapi::TooManyRequests),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginInput>,
+) -> ApiResult {
+    state.login_limiter.check(&req)?;
+    let client = crate::web::exam_client(&req);
+    let key = state.exam_key.clone();
+    let r = state
+        .db(move |c| exams::login(c, &key, &body, &client))
+        .await;
+    if matches!(r, Err(Error::WrongCredentials(_))) {
+        state.login_limiter.failed(&req);
+    }
+    Ok(HttpResponse::Ok().json(r?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/attempt",
+    tag = "exam",
+    summary = "开始或继续作答：试卷、已保存的答案、服务器截止时间",
+    description = "不含正确答案；选项键（A、B…）每份试卷各不相同。",
+    responses(
+        (status = 200, description = "成功", body = AttemptOut),
+        (status = 401, description = "未登录或已在其他设备登录（session_ended）", body = super::ErrorBody),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 409, description = "考试已结束或已交卷（closed）", body = super::ErrorBody),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn attempt(state: web::Data<AppState>, ExamUser(c, client): ExamUser) -> ApiResult {
+    let papers = state.papers.clone();
+    let a = state
+        .db(move |conn| exams::start(conn, &papers, &c, &client))
+        .await?;
+    Ok(HttpResponse::Ok().json(a))
+}
+
+/// A saved answer: durable when this is returned.
+#[derive(Serialize, ToSchema)]
+pub struct Saved {
+    pub position: i32,
+    /// The answer as stored (keys in order; empty when cleared).
+    pub answer: String,
+    #[schema(value_type = String)]
+    pub saved_at: chrono::NaiveDateTime,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/exam/attempt/answers/{position}",
+    tag = "exam",
+    summary = "保存一题的答案：服务器写入（提交）后才返回 200",
+    params(("position", description = "题号（从 1 起）", example = 1)),
+    request_body = SaveInput,
+    responses(
+        (status = 200, description = "已保存（已持久化）", body = Saved),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, description = "未登录或已在其他设备登录（session_ended）", body = super::ErrorBody),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, description = "考试时间已到或已交卷，答案未保存（closed）", body = super::ErrorBody),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 429, response = super::openapi::TooManyRequests),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn save(
+    state: web::Data<AppState>,
+    ExamUser(c, _): ExamUser,
+    position: web::Path<i32>,
+    body: web::Json<SaveInput>,
+) -> ApiResult {
+    let position = position.into_inner();
+    let papers = state.papers.clone();
+    let seq = body
+        .seq
+        .unwrap_or_else(|| crate::db::now().and_utc().timestamp_micros());
+    let (attempt_id, answer) = state
+        .db(move |conn| exams::check_save(conn, &papers, &c, position, &body))
+        .await?;
+    let saved_at = state
+        .answers
+        .save(attempt_id, position, answer.clone(), seq)
+        .await?;
+    Ok(HttpResponse::Ok().json(Saved {
+        position,
+        answer,
+        saved_at,
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/attempt/submit",
+    tag = "exam",
+    summary = "交卷：评分；按批次设置返回得分或仅确认",
+    responses(
+        (status = 200, description = "已交卷", body = SubmitOut),
+        (status = 401, description = "未登录或已在其他设备登录（session_ended）", body = super::ErrorBody),
+        (status = 409, description = "考试尚未开始（closed）", body = super::ErrorBody),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn submit(state: web::Data<AppState>, ExamUser(c, client): ExamUser) -> ApiResult {
+    // every save acknowledged before the hand-in is committed before it is graded
+    state.answers.flush().await?;
+    let papers = state.papers.clone();
+    let out = state
+        .db(move |conn| exams::submit(conn, &papers, &c, &client))
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/batches",
+    tag = "exam",
+    summary = "排考：按组卷规则、场次和考生建立考试批次（管理员）",
+    description = "组卷规则须为在用题库能组出的（否则 422，说明哪一节缺多少题）。返回每名考生的准考证号和访问码：访问码只在此时给出一次。",
+    request_body = BatchInput,
+    responses(
+        (status = 201, description = "已排考", body = Scheduled),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn schedule(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    body: web::Json<BatchInput>,
+) -> ApiResult {
+    let grant = p.grant();
+    let key = state.exam_key.clone();
+    let s = state
+        .db(move |c| exams::schedule(c, &grant, &key, &body))
+        .await?;
+    Ok(created(&s))
+}

@@ -1,0 +1,360 @@
+//! Exams, first slice: scheduling against the bank, the exam room's pinned API (login, start or
+//! resume, durable answers, one device at a time, hand-in), deadlines, and grading.
+
+use crate::both;
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+fn seeded(c: &mut zhifa::config::Config) {
+    c.seed_question_bank = true;
+}
+
+fn blueprint() -> Value {
+    json!({"sections": [
+        {"part": "公共法律知识", "type": "单选", "count": 10, "points": 4},
+        {"part": "公共法律知识", "type": "多选", "count": 5, "points": 6},
+        {"part": "公共法律知识", "type": "判断", "count": 10, "points": 3}
+    ], "difficulty_mix": [0, 40, 45, 15, 0]})
+}
+
+/// Schedules a batch for `n` new officers in a session open now; returns the tickets.
+async fn schedule(app: &TestApp, admin: &str, n: usize, show_score: bool) -> Vec<Value> {
+    let unit = app
+        .unit(admin, "KS-SFJ", "考试测试局", "220702", None)
+        .await;
+    let mut ids = vec![];
+    let names = ["赵一", "钱二", "孙三", "李四", "周五", "吴六"];
+    for (i, name) in names.iter().take(n).enumerate() {
+        ids.push(
+            app.officer(admin, name, &id("220702", "1988-03-04", i as u16 + 1), unit)
+                .await,
+        );
+    }
+    let now = chrono::Utc::now().naive_utc();
+    let body = json!({
+        "title": "2026年第一批行政执法资格考试",
+        "blueprint": blueprint(),
+        "duration_minutes": 90,
+        "show_score": show_score,
+        "sessions": [{"name": "第一场", "starts_at": now - chrono::Duration::minutes(5),
+                      "ends_at": now + chrono::Duration::minutes(120), "capacity": n}],
+        "officer_ids": ids,
+    });
+    let r = app
+        .post("/api/v1/exam/batches", admin, body)
+        .await
+        .expect(201);
+    assert_eq!(r["candidates"], n);
+    r["tickets"].as_array().unwrap().clone()
+}
+
+async fn login(app: &TestApp, t: &Value) -> String {
+    let r = app
+        .post(
+            "/api/v1/exam/login",
+            "",
+            json!({"ticket_no": t["ticket_no"], "id_number": t["id_number"], "access_code": t["access_code"]}),
+        )
+        .await
+        .expect(200);
+    r["token"].as_str().unwrap().to_string()
+}
+
+both!(
+    scheduling_refuses_what_the_bank_cannot_fill,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "KS", "考试局", "220702", None).await;
+        let o = app
+            .officer(&admin, "甲", &id("220702", "1980-01-01", 1), unit)
+            .await;
+        let now = chrono::Utc::now().naive_utc();
+        let r = app
+            .post(
+                "/api/v1/exam/batches",
+                &admin,
+                json!({"title": "专业考试", "duration_minutes": 60,
+                  "blueprint": {"sections": [{"part": "专业法律知识", "category": "交通运输", "type": "单选", "count": 200, "points": 0.5}]},
+                  "sessions": [{"name": "一", "starts_at": now, "ends_at": now + chrono::Duration::hours(2), "capacity": 10}],
+                  "officer_ids": [o]}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        let m = r.body["error"]["message"].as_str().unwrap();
+        assert!(m.contains("交通运输") && m.contains("缺"), "{m}");
+        // capacity short of the candidates
+        let r = app
+            .post(
+                "/api/v1/exam/batches",
+                &admin,
+                json!({"title": "公共", "duration_minutes": 60, "blueprint": blueprint(),
+                  "sessions": [{"name": "一", "starts_at": now, "ends_at": now + chrono::Duration::hours(2), "capacity": 0}],
+                  "officer_ids": [o]}),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+    }
+);
+
+both!(
+    a_candidate_sits_the_exam_through_the_pinned_api,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let tickets = schedule(&app, &admin, 3, true).await;
+        let t = &tickets[0];
+        // wrong code, wrong ID number: the same answer
+        for body in [
+            json!({"ticket_no": t["ticket_no"], "id_number": t["id_number"], "access_code": "AAAAAAAAAA"}),
+            json!({"ticket_no": t["ticket_no"], "id_number": tickets[1]["id_number"], "access_code": t["access_code"]}),
+        ] {
+            let r = app.post("/api/v1/exam/login", "", body).await;
+            assert_eq!(r.status, 401);
+            assert_eq!(r.body["error"]["code"], "bad_credentials");
+        }
+        let token = login(&app, t).await;
+        let a = app
+            .post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        let qs = a["questions"].as_array().unwrap();
+        assert_eq!(qs.len(), 25);
+        assert!(a["remaining_seconds"].as_i64().unwrap() > 80 * 60);
+        // sections in order; no answer key anywhere in the paper
+        assert_eq!(qs[0]["type"], "单选");
+        assert_eq!(qs[24]["type"], "判断");
+        assert!(qs.iter().all(|q| q["answer"].is_null()));
+        let text = a.to_string();
+        assert!(
+            !text.contains("explanation")
+                && !text.contains("quote")
+                && !text.contains("version_id"),
+            "{text}"
+        );
+
+        // answers are durable and come back on resume; a late, older save never wins
+        app.put(
+            "/api/v1/exam/attempt/answers/1",
+            &token,
+            json!({"answer": "b"}),
+        )
+        .await
+        .expect(200);
+        app.put(
+            "/api/v1/exam/attempt/answers/11",
+            &token,
+            json!({"answer": ["C", "A"]}),
+        )
+        .await
+        .expect(200);
+        app.put(
+            "/api/v1/exam/attempt/answers/2",
+            &token,
+            json!({"answer": "A", "seq": 10}),
+        )
+        .await
+        .expect(200);
+        app.put(
+            "/api/v1/exam/attempt/answers/2",
+            &token,
+            json!({"answer": "C", "seq": 9}),
+        )
+        .await
+        .expect(200);
+        let r = app
+            .put(
+                "/api/v1/exam/attempt/answers/1",
+                &token,
+                json!({"answer": ["A", "B"]}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "single choice takes one key: {}", r.body);
+        let r = app
+            .put(
+                "/api/v1/exam/attempt/answers/99",
+                &token,
+                json!({"answer": "A"}),
+            )
+            .await;
+        assert_eq!(r.status, 404);
+        let r = app
+            .put(
+                "/api/v1/exam/attempt/answers/20",
+                &token,
+                json!({"answer": "C"}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "判断 has keys A and B only: {}", r.body);
+
+        // a second device takes over; the first stops
+        let token2 = login(&app, t).await;
+        let r = app.post("/api/v1/exam/attempt", &token, json!({})).await;
+        assert_eq!(r.status, 401);
+        assert_eq!(r.body["error"]["code"], "session_ended");
+        let a2 = app
+            .post("/api/v1/exam/attempt", &token2, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(a2["resumed"], true);
+        assert_eq!(a2["attempt_id"], a["attempt_id"]);
+        assert_eq!(
+            a2["deadline"], a["deadline"],
+            "the time left is the server's"
+        );
+        let q = a2["questions"].as_array().unwrap();
+        assert_eq!(q[0]["answer"], "B");
+        assert_eq!(q[10]["answer"], json!(["A", "C"]));
+        assert_eq!(q[1]["answer"], "A");
+        assert!(q[2]["answer"].is_null());
+
+        // the same question set, the same paper: another candidate's differs in order or content
+        let other = login(&app, &tickets[1]).await;
+        let b = app
+            .post("/api/v1/exam/attempt", &other, json!({}))
+            .await
+            .expect(200);
+        assert_ne!(b["questions"], a2["questions"]);
+
+        // hand in: graded; nothing more is accepted
+        let s = app
+            .post("/api/v1/exam/attempt/submit", &token2, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(s["submitted"], true);
+        assert!(s["score"].is_number() && s["passed"].is_boolean(), "{s}");
+        let r = app
+            .put(
+                "/api/v1/exam/attempt/answers/3",
+                &token2,
+                json!({"answer": "A"}),
+            )
+            .await;
+        assert_eq!(r.status, 409);
+        assert_eq!(r.body["error"]["code"], "closed");
+        let r = app
+            .post("/api/v1/exam/login", "", json!({"ticket_no": t["ticket_no"], "id_number": t["id_number"], "access_code": t["access_code"]}))
+            .await;
+        assert_eq!(r.status, 409, "{}", r.body);
+        // the lifecycle is in the audit trail
+        let log = app
+            .get("/api/v1/audit?entity_type=exam_candidate", &admin)
+            .await
+            .expect(200);
+        let actions: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert!(
+            actions.contains(&"exam.start") && actions.contains(&"exam.submit"),
+            "{actions:?}"
+        );
+    }
+);
+
+both!(
+    right_answers_score_full_marks_and_time_up_closes_the_attempt,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let tickets = schedule(&app, &admin, 2, false).await;
+        let token = login(&app, &tickets[0]).await;
+        let a = app
+            .post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        // the right keys, worked out the way the server grades (never sent to the page)
+        let keys = {
+            let mut conn = app.conn();
+            let c = zhifa::exams::candidate(&mut conn, &token).unwrap();
+            let p = app.state.papers.get(&mut conn, c.batch_id).unwrap();
+            p.paper(&c)
+                .iter()
+                .map(|it| {
+                    let q = &p.questions[&it.version_id];
+                    zhifa::exams::paper::paper_answer(
+                        q.content.kind,
+                        &q.content.answer,
+                        &it.option_order,
+                    )
+                })
+                .collect::<Vec<String>>()
+        };
+        assert_eq!(keys.len(), a["questions"].as_array().unwrap().len());
+        for (i, k) in keys.iter().enumerate() {
+            let q = &a["questions"][i];
+            let answer = if q["type"] == "多选" {
+                json!(k.chars().map(|c| c.to_string()).collect::<Vec<_>>())
+            } else {
+                json!(k)
+            };
+            app.put(
+                &format!("/api/v1/exam/attempt/answers/{}", i + 1),
+                &token,
+                json!({"answer": answer}),
+            )
+            .await
+            .expect(200);
+        }
+        let s = app
+            .post("/api/v1/exam/attempt/submit", &token, json!({}))
+            .await
+            .expect(200);
+        assert!(
+            s["score"].is_null(),
+            "this batch does not show the score: {s}"
+        );
+        let mut conn = app.conn();
+        let c = zhifa::exams::candidate(&mut conn, &token).unwrap();
+        let attempt = zhifa::exams::db::attempt_of(&mut conn, c.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(attempt.score, Some(100.0));
+        assert_eq!(attempt.passed, Some(true));
+        drop(conn);
+
+        // the second candidate starts, saves, and runs out of time: the server closes the attempt
+        let token = login(&app, &tickets[1]).await;
+        app.post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        app.put(
+            "/api/v1/exam/attempt/answers/1",
+            &token,
+            json!({"answer": "A"}),
+        )
+        .await
+        .expect(200);
+        app.sql("UPDATE exam_attempts SET deadline = started_at WHERE submitted_at IS NULL");
+        let r = app
+            .put(
+                "/api/v1/exam/attempt/answers/2",
+                &token,
+                json!({"answer": "A"}),
+            )
+            .await;
+        assert_eq!(r.status, 409);
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("时间已到")
+        );
+        let closed = zhifa::exams::close_all_expired(&mut app.conn(), &app.state.papers).unwrap();
+        assert_eq!(closed, 1);
+        let mut conn = app.conn();
+        let c = zhifa::exams::candidate(&mut conn, &token).unwrap();
+        let attempt = zhifa::exams::db::attempt_of(&mut conn, c.id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(attempt.closed_by.as_deref(), Some("到时"));
+        assert!(attempt.score.is_some());
+        // a second run finds nothing to close
+        assert_eq!(
+            zhifa::exams::close_all_expired(&mut conn, &app.state.papers).unwrap(),
+            0
+        );
+    }
+);
