@@ -234,3 +234,137 @@ fn the_question_bank_from_the_command_line() {
     let (ok, out) = zhifa(d, &["audit", "verify"]);
     assert!(ok, "{out}");
 }
+
+/// The server killed with SIGKILL mid-exam: every acknowledged answer is there after the
+/// restart, and the candidate resumes with the time they had left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_loses_no_acknowledged_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ok, out) = zhifa(d, &["demo-data", "--officers", "60"]);
+    assert!(ok, "{out}");
+    let (ok, out) = zhifa(
+        d,
+        &[
+            "exam",
+            "demo",
+            "--candidates",
+            "5",
+            "--tickets",
+            "t.csv",
+            "--minutes",
+            "30",
+        ],
+    );
+    assert!(ok, "{out}");
+    let csv = std::fs::read_to_string(d.join("t.csv")).unwrap();
+    let line: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let serve = || {
+        Command::new(env!("CARGO_BIN_EXE_zhifa"))
+            .arg("serve")
+            .current_dir(d)
+            .env_remove("DATABASE_URL")
+            .env("ZHIFA_DATA_DIR", d.join("data"))
+            .env("ZHIFA_BIND", format!("127.0.0.1:{port}"))
+            .env("ZHIFA_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let up = |client: reqwest::Client, base: String| async move {
+        for _ in 0..200 {
+            if client
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("server did not start");
+    };
+    let login = |client: reqwest::Client, base: String| {
+        let body =
+            serde_json::json!({"ticket_no": line[0], "id_number": line[1], "access_code": line[2]});
+        async move {
+            let r: serde_json::Value = client
+                .post(format!("{base}/api/v1/exam/login"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["token"].as_str().unwrap().to_string()
+        }
+    };
+    let mut server = serve();
+    up(client.clone(), base.clone()).await;
+    let token = login(client.clone(), base.clone()).await;
+    let attempt: serde_json::Value = client
+        .post(format!("{base}/api/v1/exam/attempt"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut acknowledged = vec![];
+    for q in attempt["questions"].as_array().unwrap().iter().take(30) {
+        let pos = q["position"].as_i64().unwrap();
+        let answer = if q["type"] == "多选" {
+            serde_json::json!(["A", "B"])
+        } else {
+            serde_json::json!("A")
+        };
+        let r = client
+            .put(format!("{base}/api/v1/exam/attempt/answers/{pos}"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"answer": answer}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            acknowledged.push((pos, answer));
+        }
+    }
+    assert_eq!(acknowledged.len(), 30);
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+
+    let mut server = serve();
+    up(client.clone(), base.clone()).await;
+    let token = login(client.clone(), base.clone()).await;
+    let again: serde_json::Value = client
+        .post(format!("{base}/api/v1/exam/attempt"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["resumed"], true);
+    assert_eq!(again["deadline"], attempt["deadline"]);
+    for (pos, answer) in &acknowledged {
+        assert_eq!(
+            &again["questions"][(*pos - 1) as usize]["answer"],
+            answer,
+            "position {pos}"
+        );
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
