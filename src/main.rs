@@ -54,6 +54,11 @@ enum Command {
         #[arg(long, value_name = "题数")]
         questions: Option<usize>,
     },
+    /// 压力测试
+    Loadtest {
+        #[command(subcommand)]
+        what: LoadtestWhat,
+    },
     /// 资格考试
     Exam {
         #[command(subcommand)]
@@ -111,6 +116,28 @@ enum ExportWhat {
     Officers { file: PathBuf },
     /// 导出题库（全部题目的当前版本）：.xlsx 为表格，.toml 为题库格式
     Questions { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum LoadtestWhat {
+    /// 模拟考试日：按 zhifa exam demo 写出的准考证，所有考生在 --ramp 秒内登录并开始作答，
+    /// 每人平均每 --interval 秒保存一次答案，持续 --answering 秒，再在 --ramp 秒内交卷；
+    /// 报告吞吐、延迟分位数和错误，并到数据库核对每个已确认保存的答案
+    Exam {
+        #[arg(long, value_name = "FILE.csv")]
+        tickets: PathBuf,
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// 只用前 N 张准考证
+        #[arg(long)]
+        candidates: Option<usize>,
+        #[arg(long, default_value_t = 60)]
+        ramp: u64,
+        #[arg(long, default_value_t = 60)]
+        answering: u64,
+        #[arg(long, default_value_t = 10.0)]
+        interval: f64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -279,6 +306,50 @@ fn run() -> anyhow::Result<()> {
             questions: None,
         } => demo_data(&config, officers, seed, sheet),
         Command::Admin { what } => admin(&config, what),
+        Command::Loadtest {
+            what:
+                LoadtestWhat::Exam {
+                    tickets,
+                    url,
+                    candidates,
+                    ramp,
+                    answering,
+                    interval,
+                },
+        } => {
+            let text = std::fs::read_to_string(&tickets)
+                .with_context(|| format!("无法读取 {}", tickets.display()))?;
+            let mut rows: Vec<(String, String, String)> = text
+                .lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let mut f = l.split(',');
+                    Some((
+                        f.next()?.to_string(),
+                        f.next()?.to_string(),
+                        f.next()?.to_string(),
+                    ))
+                })
+                .collect();
+            if let Some(n) = candidates {
+                rows.truncate(n);
+            }
+            let mut conn = open(&config).ok();
+            let bad = zhifa::exams::loadtest::run(
+                zhifa::exams::loadtest::Options {
+                    url: url.trim_end_matches('/').to_string(),
+                    tickets: rows,
+                    ramp,
+                    answering,
+                    interval,
+                },
+                conn.as_deref_mut(),
+            )?;
+            if bad > 0 {
+                bail!("{bad} 个错误或缺失的答案");
+            }
+            Ok(())
+        }
         Command::Exam {
             what:
                 ExamWhat::Demo {

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod commit;
 pub mod db;
+pub mod loadtest;
 pub mod paper;
 
 use crate::audit::{self, Change};
