@@ -149,14 +149,18 @@ fn write(pool: &Pool, saves: &[Save]) -> Result<(HashSet<i64>, NaiveDateTime)> {
     for chunk in ids.chunks(500) {
         open.extend(db::open_attempts(&mut conn, chunk, now)?);
     }
+    let rows: Vec<db::NewAnswer> = newest
+        .values()
+        .filter(|s| open.contains(&s.attempt_id))
+        .map(|s| db::NewAnswer {
+            attempt_id: s.attempt_id,
+            position: s.position,
+            answer: s.answer.clone(),
+            seq: s.seq,
+            saved_at: now,
+        })
+        .collect();
     use diesel::Connection;
-    conn.transaction(|c| -> Result<()> {
-        for s in newest.values() {
-            if open.contains(&s.attempt_id) {
-                db::upsert_answer(c, s.attempt_id, s.position, &s.answer, s.seq, now)?;
-            }
-        }
-        Ok(())
-    })?;
+    conn.transaction(|c| -> Result<()> { Ok(db::upsert_answers(c, &rows)?) })?;
     Ok((open, now))
 }

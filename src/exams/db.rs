@@ -207,6 +207,19 @@ pub fn candidate_by_token(conn: &mut DbConn, hash: &str) -> QueryResult<Option<C
         .optional()
 }
 
+/// The candidate behind a token hash with their attempt, if started (one query).
+pub fn candidate_and_attempt(
+    conn: &mut DbConn,
+    hash: &str,
+) -> QueryResult<Option<(Candidate, Option<Attempt>)>> {
+    ec::table
+        .left_join(at::table.on(at::candidate_id.eq(ec::id)))
+        .filter(ec::token_hash.eq(hash))
+        .select((Candidate::as_select(), Option::<Attempt>::as_select()))
+        .first(conn)
+        .optional()
+}
+
 pub fn candidates_of(conn: &mut DbConn, batch_id: i64) -> QueryResult<Vec<Candidate>> {
     ec::table
         .filter(ec::batch_id.eq(batch_id))
@@ -348,27 +361,25 @@ pub fn open_attempts(conn: &mut DbConn, ids: &[i64], now: NaiveDateTime) -> Quer
         .load(conn)
 }
 
-/// Writes one answer unless a newer one (higher seq) is already stored.
-pub fn upsert_answer(
-    conn: &mut DbConn,
-    attempt_id: i64,
-    position: i32,
-    answer: &str,
-    seq: i64,
-    now: NaiveDateTime,
-) -> QueryResult<usize> {
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = ea)]
+pub struct NewAnswer {
+    pub attempt_id: i64,
+    pub position: i32,
+    pub answer: String,
+    pub seq: i64,
+    pub saved_at: NaiveDateTime,
+}
+
+/// Writes answers in multi-row statements; an answer whose seq is lower than the stored one's
+/// leaves the stored one alone (a late, older save never wins).
+pub fn upsert_answers(conn: &mut DbConn, rows: &[NewAnswer]) -> QueryResult<()> {
     use diesel::dsl::sql;
     use diesel::sql_types::{BigInt, Text, Timestamp};
     macro_rules! run {
-        ($c:expr) => {
+        ($c:expr, $chunk:expr) => {
             diesel::insert_into(ea::table)
-                .values((
-                    ea::attempt_id.eq(attempt_id),
-                    ea::position.eq(position),
-                    ea::answer.eq(answer),
-                    ea::seq.eq(seq),
-                    ea::saved_at.eq(now),
-                ))
+                .values($chunk)
                 .on_conflict((ea::attempt_id, ea::position))
                 .do_update()
                 .set((
@@ -386,7 +397,18 @@ pub fn upsert_answer(
         };
     }
     match conn {
-        DbConn::Sqlite(c) => run!(c),
-        DbConn::Postgres(c) => run!(c),
+        // diesel has no multi-row upsert for SQLite; in-process statements cost microseconds
+        DbConn::Sqlite(c) => {
+            for r in rows {
+                run!(c, r)?;
+            }
+        }
+        // one round trip per 100 answers instead of one per answer
+        DbConn::Postgres(c) => {
+            for chunk in rows.chunks(100) {
+                run!(c, chunk)?;
+            }
+        }
     }
+    Ok(())
 }

@@ -265,6 +265,9 @@ pub fn run(o: Options, conn: Option<&mut DbConn>) -> anyhow::Result<usize> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(256)
+        // below the server's keep-alive (5 s), so an idle connection isn't reused just as the
+        // server closes it (browsers retry such a request; this client would count an error)
+        .pool_idle_timeout(Duration::from_secs(3))
         .build()?;
     let ramp = Duration::from_secs(o.ramp);
     let answer_until = ramp + Duration::from_secs(o.answering);

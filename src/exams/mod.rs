@@ -742,12 +742,18 @@ pub struct SaveInput {
 pub fn check_save(
     conn: &mut DbConn,
     papers: &Papers,
-    c: &db::Candidate,
+    token: &str,
     position: i32,
     input: &SaveInput,
 ) -> Result<(i64, String)> {
-    let a = db::attempt_of(conn, c.id)?
-        .ok_or_else(|| Error::Closed("考试尚未开始，请先进入考场".into()))?;
+    // the hottest path: the candidate and the attempt in one query
+    let (c, a) = db::candidate_and_attempt(conn, &access::token_hash(token))?.ok_or_else(|| {
+        Error::SessionEnded(
+            "登录已失效：可能已在其他设备上登录。请重新登录；答案已保存的不会丢失".into(),
+        )
+    })?;
+    let c = &c;
+    let a = a.ok_or_else(|| Error::Closed("考试尚未开始，请先进入考场".into()))?;
     if a.submitted_at.is_some() {
         return Err(Error::Closed("你已交卷，答案不能再修改".into()));
     }

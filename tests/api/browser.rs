@@ -326,3 +326,142 @@ both!(
         result.unwrap();
     }
 );
+
+/// Polls until the element's text satisfies `ok` (at most ~15 s).
+async fn wait_text(b: &WebDriver, by: By, ok: impl Fn(&str) -> bool) -> WebDriverResult<String> {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(e) = b.find(by.clone()).await
+            && let Ok(t) = e.text().await
+        {
+            if ok(&t) {
+                return Ok(t);
+            }
+            last = t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("waited in vain; last text: {last:?}");
+}
+
+fn saved_answer(app: &TestApp, ticket: &str, position: i32) -> Option<String> {
+    use diesel::prelude::*;
+    use zhifa::db::schema::{exam_answers as ea, exam_attempts as at, exam_candidates as ec};
+    let mut conn = app.conn();
+    ec::table
+        .inner_join(at::table.on(at::candidate_id.eq(ec::id)))
+        .inner_join(ea::table.on(ea::attempt_id.eq(at::id)))
+        .filter(ec::ticket_no.eq(ticket))
+        .filter(ea::position.eq(position))
+        .select(ea::answer)
+        .first(&mut *conn)
+        .ok()
+}
+
+both!(
+    a_candidate_sits_the_exam_in_a_browser,
+    config = |c| c.seed_question_bank = true,
+    |app: TestApp| async move {
+        let Some(driver) = chromedriver() else { return };
+        let admin = app.admin().await;
+        let tickets = crate::exams::schedule(&app, &admin, 2, true).await;
+        let t = tickets[0].clone();
+        let ticket = t["ticket_no"].as_str().unwrap().to_string();
+        let b = browser(&driver).await;
+        let run = async {
+            b.goto(app.url("/exam")).await?;
+            b.find(By::Id("ticket_no"))
+                .await?
+                .send_keys(&ticket)
+                .await?;
+            b.find(By::Id("id_number"))
+                .await?
+                .send_keys(t["id_number"].as_str().unwrap())
+                .await?;
+            b.find(By::Id("access_code"))
+                .await?
+                .send_keys(t["access_code"].as_str().unwrap())
+                .await?;
+            b.find(By::Id("exam-login-submit")).await?.click().await?;
+            wait_text(&b, By::Id("stem"), |s| s.starts_with("1.")).await?;
+            // answer question 1: "已保存" only once the server has it
+            b.find(By::Css("#question input")).await?.click().await?;
+            wait_text(&b, By::Id("save-status"), |s| s == "已保存").await?;
+            let first = saved_answer(&app, &ticket, 1).expect("question 1 saved");
+            let left = b.find(By::Id("countdown")).await?.text().await?;
+
+            // a reload keeps the answer and the time
+            b.refresh().await?;
+            wait_text(&b, By::Id("stem"), |s| s.starts_with("1.")).await?;
+            let checked = b
+                .find(By::Css("#question input:checked"))
+                .await?
+                .value()
+                .await?;
+            assert_eq!(checked.as_deref(), Some(first.as_str()));
+            let after = wait_text(&b, By::Id("countdown"), |s| s.contains(':')).await?;
+            let minutes = |s: &str| s.split(':').next().unwrap().parse::<i64>().unwrap();
+            assert!(
+                minutes(&after) <= minutes(&left) && minutes(&after) >= 85,
+                "{left} → {after}"
+            );
+
+            // the network drops: the answer waits in the page, then is saved when it returns
+            let dev = b.cdp();
+            dev.send_raw("Network.enable", ()).await?;
+            let offline = |on: bool| serde_json::json!({"offline": on, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1});
+            dev.send_raw("Network.emulateNetworkConditions", offline(true))
+                .await?;
+            b.find(By::Id("next")).await?.click().await?;
+            wait_text(&b, By::Id("stem"), |s| s.starts_with("2.")).await?;
+            b.find(By::Css("#question input")).await?.click().await?;
+            wait_text(&b, By::Id("save-status"), |s| s.contains("网络已断开")).await?;
+            assert!(saved_answer(&app, &ticket, 2).is_none());
+            dev.send_raw("Network.emulateNetworkConditions", offline(false))
+                .await?;
+            wait_text(&b, By::Id("save-status"), |s| s == "已保存").await?;
+            assert!(saved_answer(&app, &ticket, 2).is_some());
+
+            // a second login elsewhere takes over: this page says so and stops
+            crate::exams::login(&app, &t).await;
+            b.find(By::Id("next")).await?.click().await?;
+            b.find(By::Css("#question input")).await?.click().await?;
+            wait_text(&b, By::Id("ended-title"), |s| s.contains("其他设备")).await?;
+
+            // back on this computer: sign in again, hand in
+            b.refresh().await?;
+            b.find(By::Id("ticket_no"))
+                .await?
+                .send_keys(&ticket)
+                .await?;
+            b.find(By::Id("id_number"))
+                .await?
+                .send_keys(t["id_number"].as_str().unwrap())
+                .await?;
+            b.find(By::Id("access_code"))
+                .await?
+                .send_keys(t["access_code"].as_str().unwrap())
+                .await?;
+            b.find(By::Id("exam-login-submit")).await?.click().await?;
+            wait_text(&b, By::Id("stem"), |s| s.contains('.')).await?;
+            b.find(By::Id("submit")).await?.click().await?;
+            b.accept_alert().await?;
+            let done = wait_text(&b, By::Id("ended-title"), |s| s.contains("已交卷")).await?;
+            assert!(done.contains("已交卷"));
+            let text = b.find(By::Id("ended-text")).await?.text().await?;
+            assert!(text.contains("得分"), "{text}");
+            WebDriverResult::Ok(())
+        };
+        let result = run.await;
+        if result.is_err()
+            && let Ok(png) = b.screenshot_as_png().await
+        {
+            let _ = std::fs::write(
+                std::env::temp_dir().join("zhifa-exam-browser-failure.png"),
+                png,
+            );
+        }
+        b.quit().await.unwrap();
+        result.unwrap();
+    }
+);

@@ -18,7 +18,7 @@ fn blueprint() -> Value {
 }
 
 /// Schedules a batch for `n` new officers in a session open now; returns the tickets.
-async fn schedule(app: &TestApp, admin: &str, n: usize, show_score: bool) -> Vec<Value> {
+pub async fn schedule(app: &TestApp, admin: &str, n: usize, show_score: bool) -> Vec<Value> {
     let unit = app
         .unit(admin, "KS-SFJ", "考试测试局", "220702", None)
         .await;
@@ -48,7 +48,7 @@ async fn schedule(app: &TestApp, admin: &str, n: usize, show_score: bool) -> Vec
     r["tickets"].as_array().unwrap().clone()
 }
 
-async fn login(app: &TestApp, t: &Value) -> String {
+pub async fn login(app: &TestApp, t: &Value) -> String {
     let r = app
         .post(
             "/api/v1/exam/login",

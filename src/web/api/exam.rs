@@ -61,10 +61,13 @@ pub async fn login(
         (status = 503, response = super::openapi::Unavailable),
     )
 )]
-pub async fn attempt(state: web::Data<AppState>, ExamUser(c, client): ExamUser) -> ApiResult {
+pub async fn attempt(state: web::Data<AppState>, ExamUser(token, client): ExamUser) -> ApiResult {
     let papers = state.papers.clone();
     let a = state
-        .db(move |conn| exams::start(conn, &papers, &c, &client))
+        .db(move |conn| {
+            let c = exams::candidate(conn, &token)?;
+            exams::start(conn, &papers, &c, &client)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(a))
 }
@@ -100,7 +103,7 @@ pub struct Saved {
 )]
 pub async fn save(
     state: web::Data<AppState>,
-    ExamUser(c, _): ExamUser,
+    ExamUser(token, _): ExamUser,
     position: web::Path<i32>,
     body: web::Json<SaveInput>,
 ) -> ApiResult {
@@ -110,7 +113,7 @@ pub async fn save(
         .seq
         .unwrap_or_else(|| crate::db::now().and_utc().timestamp_micros());
     let (attempt_id, answer) = state
-        .db(move |conn| exams::check_save(conn, &papers, &c, position, &body))
+        .db(move |conn| exams::check_save(conn, &papers, &token, position, &body))
         .await?;
     let saved_at = state
         .answers
@@ -135,12 +138,15 @@ pub async fn save(
         (status = 503, response = super::openapi::Unavailable),
     )
 )]
-pub async fn submit(state: web::Data<AppState>, ExamUser(c, client): ExamUser) -> ApiResult {
+pub async fn submit(state: web::Data<AppState>, ExamUser(token, client): ExamUser) -> ApiResult {
     // every save acknowledged before the hand-in is committed before it is graded
     state.answers.flush().await?;
     let papers = state.papers.clone();
     let out = state
-        .db(move |conn| exams::submit(conn, &papers, &c, &client))
+        .db(move |conn| {
+            let c = exams::candidate(conn, &token)?;
+            exams::submit(conn, &papers, &c, &client)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }

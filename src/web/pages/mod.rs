@@ -90,6 +90,23 @@ pub fn redirect(to: &str) -> HttpResponse {
 
 const CSS: &str = include_str!("../../../static/app.css");
 const PRACTICE_JS: &str = include_str!("../../../static/practice.js");
+const EXAM_JS: &str = include_str!("../../../static/exam.js");
+
+async fn exam_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(EXAM_JS)
+}
+
+#[derive(Template)]
+#[template(path = "exam.html")]
+struct ExamRoom;
+
+/// The exam room: candidates sign in with their ticket, not a staff account.
+async fn exam_room() -> PageResult {
+    render(&ExamRoom)
+}
 
 async fn practice_js() -> HttpResponse {
     HttpResponse::Ok()
@@ -154,6 +171,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/audit", web::get().to(admin::audit))
         .route("/audit/verify", web::get().to(admin::verify))
         .route("/static/practice.js", web::get().to(practice_js))
+        .route("/static/exam.js", web::get().to(exam_js))
+        .route("/exam", web::get().to(exam_room))
         .route("/bank", web::get().to(bank::list))
         .route("/bank/questions", web::post().to(bank::create))
         .route("/bank/questions/new", web::get().to(bank::new_form))
