@@ -647,6 +647,7 @@ fn exam_demo(
             ends_at: now + chrono::Duration::minutes(minutes),
             capacity: n as i32,
         }],
+        plan_ids: vec![],
         officer_ids: ids,
     };
     let started = std::time::Instant::now();

@@ -117,6 +117,37 @@ diesel::table! {
 }
 
 diesel::table! {
+    exam_plan_candidates (plan_id, officer_id) {
+        plan_id -> Int8,
+        officer_id -> Int8,
+        approved -> Nullable<Bool>,
+        reason -> Text,
+        exemption -> Text,
+        recertify -> Bool,
+    }
+}
+
+diesel::table! {
+    exam_plans (id) {
+        id -> Int8,
+        unit_id -> Int8,
+        title -> Text,
+        categories -> Text,
+        period_start -> Date,
+        period_end -> Date,
+        status -> Text,
+        submitted_by -> Text,
+        submitted_at -> Timestamp,
+        decision_ref -> Text,
+        decision_date -> Nullable<Date>,
+        deciders -> Text,
+        decision_note -> Text,
+        decided_by -> Text,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     exam_sessions (id) {
         id -> Int8,
         batch_id -> Int8,
@@ -283,6 +314,9 @@ diesel::joinable!(exam_batch_cells -> exam_batches (batch_id));
 diesel::joinable!(exam_candidates -> exam_batches (batch_id));
 diesel::joinable!(exam_candidates -> exam_sessions (session_id));
 diesel::joinable!(exam_candidates -> officers (officer_id));
+diesel::joinable!(exam_plan_candidates -> exam_plans (plan_id));
+diesel::joinable!(exam_plan_candidates -> officers (officer_id));
+diesel::joinable!(exam_plans -> units (unit_id));
 diesel::joinable!(exam_sessions -> exam_batches (batch_id));
 diesel::joinable!(import_jobs -> users (user_id));
 diesel::joinable!(officer_photos -> officers (officer_id));
@@ -304,6 +338,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     exam_batch_cells,
     exam_batches,
     exam_candidates,
+    exam_plan_candidates,
+    exam_plans,
     exam_sessions,
     import_jobs,
     login_failures,

@@ -8,6 +8,7 @@ pub mod commit;
 pub mod db;
 pub mod loadtest;
 pub mod paper;
+pub mod plans;
 
 use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};
@@ -49,7 +50,11 @@ pub struct BatchInput {
     #[serde(default)]
     pub show_score: bool,
     pub sessions: Vec<SessionInput>,
-    /// The officers enrolled (from approved plans).
+    /// Approved plans whose approved candidates are enrolled.
+    #[serde(default)]
+    pub plan_ids: Vec<i64>,
+    /// Further officers enrolled directly (re-sits, demonstrations).
+    #[serde(default)]
     pub officer_ids: Vec<i64>,
 }
 
@@ -118,6 +123,7 @@ pub fn schedule(
         }
     }
     let mut officer_ids = input.officer_ids.clone();
+    officer_ids.extend(plans::approved_officers(conn, &input.plan_ids)?);
     officer_ids.sort_unstable();
     officer_ids.dedup();
     if officer_ids.is_empty() || officer_ids.len() > MAX_CANDIDATES {

@@ -358,3 +358,182 @@ both!(
         );
     }
 );
+
+both!(
+    a_unit_plans_the_bureau_decides_and_the_batch_enrols_the_approved,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let city = app.unit(&admin, "SJ", "松原市司法局", "220700", None).await;
+        let unit = app
+            .unit(
+                &admin,
+                "SJ-SCJ",
+                "宁江区市场监督管理局",
+                "220702",
+                Some(city),
+            )
+            .await;
+        let other = app
+            .unit(&admin, "SJ-HBJ", "宁江区生态环境局", "220702", Some(city))
+            .await;
+        let ok1 = app
+            .officer(&admin, "王一", &id("220702", "1985-01-01", 1), unit)
+            .await;
+        let ok2 = app
+            .officer(&admin, "王二", &id("220702", "1985-01-02", 2), unit)
+            .await;
+        let aux = app
+            .post("/api/v1/officers", &admin, json!({"name": "辅三", "id_number": id("220702", "1990-01-03", 3), "unit_id": unit, "employment_type": "辅助人员"}))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let holder = app
+            .post("/api/v1/officers", &admin, json!({"name": "证四", "id_number": id("220702", "1980-01-04", 4), "unit_id": unit,
+                "employment_type": "行政编制", "cert_number": "吉A0001", "cert_valid_until": "2030-06-30"}))
+            .await
+            .expect(201)["id"]
+            .as_i64()
+            .unwrap();
+        let elsewhere = id("220702", "1982-01-05", 5);
+        app.officer(&admin, "外五", &elsewhere, other).await;
+        let (_, pw) = app
+            .user(&admin, "lianluo", "liaison", Some(unit), None)
+            .await;
+        let liaison = app.token("lianluo", &pw).await.expect(201)["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        let r = app
+            .post(
+                "/api/v1/exam/plans",
+                &liaison,
+                json!({"unit_id": unit, "title": "2026年第四季度执法资格考试计划", "categories": ["市场监管"],
+                  "period_start": "2026-12-01", "period_end": "2026-12-31",
+                  "candidates": [
+                    {"officer_id": ok1},
+                    {"id_number": id("220702", "1985-01-02", 2), "exemption": "持法律职业资格，免考公共法律知识"},
+                    {"officer_id": aux},
+                    {"officer_id": holder},
+                    {"id_number": elsewhere},
+                    {"id_number": "220702198501011234"}
+                  ]}),
+            )
+            .await
+            .expect(201);
+        let plan = r["plan"]["id"].as_i64().unwrap();
+        assert_eq!(r["plan"]["status"], "待审批");
+        assert_eq!(r["plan"]["candidates"].as_array().unwrap().len(), 2);
+        let refused = r["refused"].as_array().unwrap();
+        let reason = |name: &str| {
+            refused
+                .iter()
+                .find(|x| x["name"] == name)
+                .map(|x| x["reason"].as_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        assert!(reason("辅三").contains("辅助"), "{refused:?}");
+        assert!(reason("证四").contains("有效的执法证"), "{refused:?}");
+        assert!(
+            refused
+                .iter()
+                .any(|x| x["reason"].as_str().unwrap().contains("没有此人")),
+            "{refused:?}"
+        );
+        assert_eq!(refused.len(), 4, "{refused:?}");
+        let exempt = r["plan"]["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["officer_id"] == ok2)
+            .unwrap()
+            .clone();
+        assert_eq!(exempt["exemption"], "持法律职业资格，免考公共法律知识");
+
+        // the liaison cannot decide; the bureau decides collectively
+        let decision = json!({"approve": true, "approved_officer_ids": [ok1], "meeting_ref": "松司会〔2026〕12号",
+            "meeting_date": "2026-11-20", "deciders": ["张局长", "李副局长", "赵科长"], "note": ""});
+        assert_eq!(
+            app.post(
+                &format!("/api/v1/exam/plans/{plan}/decision"),
+                &liaison,
+                decision.clone()
+            )
+            .await
+            .status,
+            403
+        );
+        let mut one = decision.clone();
+        one["deciders"] = json!(["张局长"]);
+        assert_eq!(
+            app.post(&format!("/api/v1/exam/plans/{plan}/decision"), &admin, one)
+                .await
+                .status,
+            422
+        );
+        let r = app
+            .post(
+                &format!("/api/v1/exam/plans/{plan}/decision"),
+                &admin,
+                decision.clone(),
+            )
+            .await;
+        assert_eq!(
+            r.status, 422,
+            "leaving someone out needs the reason: {}",
+            r.body
+        );
+        let mut with_note = decision.clone();
+        with_note["note"] = json!("王二的法律职业资格证书尚未核验");
+        app.post(
+            &format!("/api/v1/exam/plans/{plan}/decision"),
+            &admin,
+            with_note.clone(),
+        )
+        .await
+        .expect(200);
+        assert_eq!(
+            app.post(
+                &format!("/api/v1/exam/plans/{plan}/decision"),
+                &admin,
+                with_note
+            )
+            .await
+            .status,
+            409
+        );
+        // the unit sees the decision and its reasons
+        let v = app
+            .get(&format!("/api/v1/exam/plans/{plan}"), &liaison)
+            .await
+            .expect(200);
+        assert_eq!(v["status"], "部分批准");
+        assert_eq!(v["decision_ref"], "松司会〔2026〕12号");
+        assert_eq!(v["deciders"], json!(["张局长", "李副局长", "赵科长"]));
+        let no = v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["officer_id"] == ok2)
+            .unwrap()
+            .clone();
+        assert_eq!(no["approved"], false);
+        assert!(no["reason"].as_str().unwrap().contains("尚未核验"));
+
+        // a batch enrols the plan's approved candidates only
+        let now = chrono::Utc::now().naive_utc();
+        let s = app
+            .post(
+                "/api/v1/exam/batches",
+                &admin,
+                json!({"title": "2026年第四季度", "blueprint": blueprint(), "duration_minutes": 90, "plan_ids": [plan],
+                  "sessions": [{"name": "第一场", "starts_at": now, "ends_at": now + chrono::Duration::hours(2), "capacity": 50}]}),
+            )
+            .await
+            .expect(201);
+        assert_eq!(s["candidates"], 1);
+        assert_eq!(s["tickets"][0]["officer_id"], ok1);
+    }
+);

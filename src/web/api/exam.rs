@@ -181,3 +181,90 @@ pub async fn schedule(
         .await?;
     Ok(created(&s))
 }
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/plans",
+    tag = "exam",
+    summary = "申报考试计划（单位联络员）：逐人检查，不符合条件的说明原因",
+    request_body = exams::plans::PlanInput,
+    responses(
+        (status = 201, description = "已申报（refused 列出未能列入的人员及原因）", body = exams::plans::Submitted),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn submit_plan(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    body: web::Json<exams::plans::PlanInput>,
+) -> ApiResult {
+    let grant = p.grant();
+    let s = state
+        .db(move |c| exams::plans::submit(c, &grant, &body))
+        .await?;
+    Ok(created(&s))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/exam/plans/{id}",
+    tag = "exam",
+    summary = "考试计划及审批结果",
+    params(("id", description = "计划 id", example = 1)),
+    responses(
+        (status = 200, description = "成功", body = exams::plans::PlanView),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn get_plan(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
+    let grant = p.grant();
+    let id = *id;
+    let v = state.db(move |c| exams::plans::view(c, &grant, id)).await?;
+    Ok(HttpResponse::Ok().json(v))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/plans/{id}/decision",
+    tag = "exam",
+    summary = "集体审批考试计划（管理员）：批准全部、部分或驳回，记录会议纪要编号、日期和决定人",
+    params(("id", description = "计划 id", example = 1)),
+    request_body = exams::plans::Decision,
+    responses(
+        (status = 200, description = "已审批", body = exams::plans::PlanView),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn decide_plan(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<exams::plans::Decision>,
+) -> ApiResult {
+    let grant = p.grant();
+    let id = *id;
+    let v = state
+        .db(move |c| exams::plans::decide(c, &grant, id, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(v))
+}

@@ -92,6 +92,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/exam/attempt/answers/{position}").put(exam::save))
                 .service(web::resource("/exam/attempt/submit").post(exam::submit))
                 .service(web::resource("/exam/batches").post(exam::schedule))
+                .service(web::resource("/exam/plans").post(exam::submit_plan))
+                .service(web::resource("/exam/plans/{id}").get(exam::get_plan))
+                .service(web::resource("/exam/plans/{id}/decision").post(exam::decide_plan))
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(ApiError(Error::NotFound("没有这个接口".into())))
                 })),

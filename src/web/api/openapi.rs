@@ -62,6 +62,9 @@ use utoipa::{OpenApi, ToSchema};
         exam::save,
         exam::submit,
         exam::schedule,
+        exam::submit_plan,
+        exam::get_plan,
+        exam::decide_plan,
     ),
     components(schemas(ErrorBody), responses(
         BadRequest,

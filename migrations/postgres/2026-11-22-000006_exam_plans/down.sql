@@ -1,0 +1,2 @@
+DROP TABLE exam_plan_candidates;
+DROP TABLE exam_plans;
