@@ -35,7 +35,7 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
     };
     let keyring = signing::Keyring::load_or_create(&config.signing_key_file)?;
     let exam_key = exams::access::ExamKey::load_or_create(&config.exam_key_file)?;
-    let answers = exams::commit::Committer::start(pool.clone());
+    let answers = exams::commit::Committer::new();
     let policy = auth::Policy::from_config(&config);
     Ok((
         web::AppState {
@@ -66,6 +66,7 @@ pub fn serve(
     let blocking = (state.config.pool_size as usize).div_ceil(workers).max(2);
     spawn_checkpoints(&state);
     spawn_exam_closer(&state);
+    state.answers.spawn(state.pool.clone());
     let data = aweb::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -98,8 +99,8 @@ pub fn serve(
     Ok(server)
 }
 
-/// Closes exam attempts whose time is up, whether or not anyone is connected (every 5 seconds;
-/// several replicas may run it, each attempt is closed once).
+/// Every 5 seconds: records the exams started since the last run in the audit trail, and closes
+/// attempts whose time is up, whether or not anyone is connected (several replicas may run it).
 fn spawn_exam_closer(state: &web::AppState) {
     let state = state.clone();
     tokio::spawn(async move {
@@ -109,10 +110,13 @@ fn spawn_exam_closer(state: &web::AppState) {
             tick.tick().await;
             let papers = state.papers.clone();
             if let Err(e) = state
-                .db(move |c| exams::close_all_expired(c, &papers))
+                .db(move |c| {
+                    exams::record_starts(c)?;
+                    exams::close_all_expired(c, &papers)
+                })
                 .await
             {
-                tracing::error!("到时收卷失败：{e}");
+                tracing::error!("考场后台任务（记录开考、到时收卷）失败：{e}");
             }
         }
     });

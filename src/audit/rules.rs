@@ -133,6 +133,14 @@ pub fn action_label(action: &str) -> &str {
         "question.update" => "修改试题",
         "question.retire" => "停用试题",
         "question.restore" => "恢复试题",
+        "exam.schedule" => "排考",
+        "exam.start" => "开考",
+        "exam.submit" => "交卷",
+        "exam.close" => "到时收卷",
+        "exam.extra_time" => "考生延时",
+        "exam.extend" => "场次延时",
+        "exam.plan_submit" => "申报考试计划",
+        "exam.plan_decide" => "审批考试计划",
         other => other,
     }
 }

@@ -69,6 +69,7 @@ diesel::table! {
         closed_by -> Nullable<Text>,
         score -> Nullable<Float8>,
         passed -> Nullable<Bool>,
+        start_audited -> Bool,
     }
 }
 

@@ -9,8 +9,8 @@ use crate::db::Pool;
 use crate::error::{Error, Result};
 use chrono::NaiveDateTime;
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc;
-use tokio::sync::oneshot;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 /// The most saves one transaction takes.
 const MAX_BATCH: usize = 2000;
@@ -29,10 +29,13 @@ enum Job {
     Barrier(oneshot::Sender<()>),
 }
 
-/// The handle handlers send saves to (cheap to clone).
+/// The handle handlers send saves to (cheap to clone). The writer runs as a task on the
+/// server's runtime (started by `spawn`), its transactions on the blocking pool, so it ends with
+/// the runtime and never outlives the process's database connections.
 #[derive(Clone)]
 pub struct Committer {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::UnboundedSender<Job>,
+    rx: Arc<Mutex<Option<mpsc::UnboundedReceiver<Job>>>>,
 }
 
 impl std::fmt::Debug for Committer {
@@ -41,15 +44,27 @@ impl std::fmt::Debug for Committer {
     }
 }
 
+impl Default for Committer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Committer {
-    /// Starts the writer thread. It ends when every handle is dropped.
-    pub fn start(pool: Pool) -> Committer {
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("zhifa-answers".into())
-            .spawn(move || run(pool, rx))
-            .expect("start the answer writer");
-        Committer { tx }
+    pub fn new() -> Committer {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Committer {
+            tx,
+            rx: Arc::new(Mutex::new(Some(rx))),
+        }
+    }
+
+    /// Starts the writer on the current runtime (once; later calls do nothing).
+    pub fn spawn(&self, pool: Pool) {
+        let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(rx) = rx {
+            tokio::spawn(run(pool, rx));
+        }
     }
 
     /// Saves an answer; returns when it is durable (or why it was refused).
@@ -69,24 +84,25 @@ impl Committer {
                 seq,
                 reply,
             }))
-            .map_err(|_| Error::Internal(anyhow::anyhow!("answer writer stopped")))?;
-        rx.await
-            .map_err(|_| Error::Internal(anyhow::anyhow!("answer writer stopped")))?
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Waits until every save queued so far is committed (before a hand-in is graded).
     pub async fn flush(&self) -> Result<()> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Job::Barrier(reply))
-            .map_err(|_| Error::Internal(anyhow::anyhow!("answer writer stopped")))?;
-        rx.await
-            .map_err(|_| Error::Internal(anyhow::anyhow!("answer writer stopped")))
+        self.tx.send(Job::Barrier(reply)).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())
     }
 }
 
-fn run(pool: Pool, rx: mpsc::Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+/// The writer is gone (the server is shutting down): try again on another replica.
+fn stopped() -> Error {
+    Error::too_many("服务正在重启，答案未保存，请稍后重试", 2)
+}
+
+async fn run(pool: Pool, mut rx: mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = rx.recv().await {
         let mut saves = Vec::new();
         let mut barriers = Vec::new();
         let mut next = Some(first);
@@ -100,7 +116,14 @@ fn run(pool: Pool, rx: mpsc::Receiver<Job>) {
             }
         }
         if !saves.is_empty() {
-            let outcome = write(&pool, &saves);
+            let pool = pool.clone();
+            let keys: Vec<(i64, i32, String, i64)> = saves
+                .iter()
+                .map(|s| (s.attempt_id, s.position, s.answer.clone(), s.seq))
+                .collect();
+            let outcome = tokio::task::spawn_blocking(move || write(&pool, &keys))
+                .await
+                .unwrap_or_else(|e| Err(Error::Internal(anyhow::anyhow!("answer writer: {e}"))));
             for s in saves {
                 let r = match &outcome {
                     Ok((open, at)) if open.contains(&s.attempt_id) => Ok(*at),
@@ -125,21 +148,22 @@ fn run(pool: Pool, rx: mpsc::Receiver<Job>) {
 
 /// One transaction: which attempts are open, then every save into those (the newest per
 /// question when one batch holds several).
-fn write(pool: &Pool, saves: &[Save]) -> Result<(HashSet<i64>, NaiveDateTime)> {
+fn write(pool: &Pool, saves: &[(i64, i32, String, i64)]) -> Result<(HashSet<i64>, NaiveDateTime)> {
     let mut conn = pool.get().map_err(Error::Unavailable)?;
     let now = crate::db::now();
-    let mut newest: HashMap<(i64, i32), &Save> = HashMap::new();
+    // the newest per question when one batch holds several
+    let mut newest: HashMap<(i64, i32), &(i64, i32, String, i64)> = HashMap::new();
     for s in saves {
         newest
-            .entry((s.attempt_id, s.position))
+            .entry((s.0, s.1))
             .and_modify(|e| {
-                if s.seq >= e.seq {
+                if s.3 >= e.3 {
                     *e = s
                 }
             })
             .or_insert(s);
     }
-    let mut ids: Vec<i64> = saves.iter().map(|s| s.attempt_id).collect();
+    let mut ids: Vec<i64> = saves.iter().map(|s| s.0).collect();
     ids.sort_unstable();
     ids.dedup();
     // Read before the transaction, so its first statement is a write (SQLite then waits for the
@@ -151,12 +175,12 @@ fn write(pool: &Pool, saves: &[Save]) -> Result<(HashSet<i64>, NaiveDateTime)> {
     }
     let rows: Vec<db::NewAnswer> = newest
         .values()
-        .filter(|s| open.contains(&s.attempt_id))
+        .filter(|s| open.contains(&s.0))
         .map(|s| db::NewAnswer {
-            attempt_id: s.attempt_id,
-            position: s.position,
-            answer: s.answer.clone(),
-            seq: s.seq,
+            attempt_id: s.0,
+            position: s.1,
+            answer: s.2.clone(),
+            seq: s.3,
             saved_at: now,
         })
         .collect();

@@ -108,6 +108,7 @@ pub struct Attempt {
     pub closed_by: Option<String>,
     pub score: Option<f64>,
     pub passed: Option<bool>,
+    pub start_audited: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -309,6 +310,26 @@ pub fn close_attempt(
     Ok(n == 1)
 }
 
+/// Started attempts whose start is not yet in the audit trail: (attempt, ticket, started at).
+pub fn unaudited_starts(
+    conn: &mut DbConn,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String, NaiveDateTime)>> {
+    at::table
+        .inner_join(ec::table.on(ec::id.eq(at::candidate_id)))
+        .filter(at::start_audited.eq(false))
+        .order(at::id.asc())
+        .select((at::id, ec::ticket_no, at::started_at))
+        .limit(limit)
+        .load(conn)
+}
+
+pub fn mark_starts_audited(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(at::table.filter(at::id.eq_any(ids)))
+        .set(at::start_audited.eq(true))
+        .execute(conn)
+}
+
 /// Attempts past their deadline that nobody closed (the server closes them).
 pub fn expired_attempts(
     conn: &mut DbConn,
@@ -411,4 +432,39 @@ pub fn upsert_answers(conn: &mut DbConn, rows: &[NewAnswer]) -> QueryResult<()> 
         }
     }
     Ok(())
+}
+
+pub fn set_extra_minutes(conn: &mut DbConn, candidate_id: i64, minutes: i32) -> QueryResult<usize> {
+    diesel::update(ec::table.find(candidate_id))
+        .set(ec::extra_minutes.eq(minutes))
+        .execute(conn)
+}
+
+pub fn set_extension(conn: &mut DbConn, session_id: i64, minutes: i32) -> QueryResult<usize> {
+    diesel::update(es::table.find(session_id))
+        .set(es::extension_minutes.eq(minutes))
+        .execute(conn)
+}
+
+/// Open attempts of a session: (attempt id, deadline).
+pub fn open_attempts_of_session(
+    conn: &mut DbConn,
+    session_id: i64,
+) -> QueryResult<Vec<(i64, NaiveDateTime)>> {
+    at::table
+        .inner_join(ec::table.on(ec::id.eq(at::candidate_id)))
+        .filter(ec::session_id.eq(session_id))
+        .filter(at::submitted_at.is_null())
+        .select((at::id, at::deadline))
+        .load(conn)
+}
+
+pub fn set_deadline(
+    conn: &mut DbConn,
+    attempt_id: i64,
+    deadline: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(at::table.find(attempt_id))
+        .set(at::deadline.eq(deadline))
+        .execute(conn)
 }

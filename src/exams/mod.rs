@@ -82,6 +82,7 @@ pub struct Scheduled {
     pub batch_id: i64,
     pub code: String,
     pub candidates: usize,
+    pub sessions: Vec<db::Session>,
     pub feasibility: blueprint::Feasibility,
     pub tickets: Vec<Ticket>,
 }
@@ -273,6 +274,7 @@ pub fn schedule(
             })),
         )?;
         Ok(Scheduled {
+            sessions: db::sessions_of(conn, batch_id)?,
             batch_id,
             code,
             candidates: rows.len(),
@@ -656,19 +658,7 @@ pub fn start(
         &client.device,
         "",
     )?;
-    if fresh {
-        audit::transaction(conn, &crate::audit::Actor::system("考场"), |conn, rec| {
-            rec.record(
-                conn,
-                Change::new(
-                    "exam.start",
-                    "exam_candidate",
-                    &c.ticket_no,
-                    format!("考生 {} 开始作答", c.ticket_no),
-                ),
-            )
-        })?;
-    }
+    // the start reaches the audit trail within seconds, batched (`record_starts`)
     let saved: HashMap<i32, String> = db::answers_of(conn, a.id)?.into_iter().collect();
     let items = p.paper(c);
     let questions = items
@@ -902,6 +892,37 @@ pub fn close_expired(
     Ok(closed)
 }
 
+/// Puts the attempts started since the last run into the audit trail, many in one transaction,
+/// so thousands of candidates starting in the same minute don't queue on the chain's lock.
+/// Safe on several replicas: a start recorded twice is avoided by marking inside the same
+/// transaction (a second replica's batch finds it marked, or waits for the lock and then does).
+pub fn record_starts(conn: &mut DbConn) -> Result<usize> {
+    let mut total = 0;
+    loop {
+        let n = audit::transaction(conn, &crate::audit::Actor::system("考场"), |conn, rec| {
+            let due = db::unaudited_starts(conn, 1000)?;
+            for (_, ticket, started) in &due {
+                rec.record(
+                    conn,
+                    Change::new(
+                        "exam.start",
+                        "exam_candidate",
+                        ticket,
+                        format!("考生 {ticket} 于 {} 开始作答", local_time(started)),
+                    ),
+                )?;
+            }
+            let ids: Vec<i64> = due.iter().map(|d| d.0).collect();
+            db::mark_starts_audited(conn, &ids)?;
+            Ok(due.len())
+        })?;
+        total += n;
+        if n < 1000 {
+            return Ok(total);
+        }
+    }
+}
+
 /// Closes every attempt past its deadline (the background task runs this; safe on several
 /// replicas: an attempt is closed by whichever gets there first). Returns how many it closed.
 pub fn close_all_expired(conn: &mut DbConn, papers: &Papers) -> Result<usize> {
@@ -919,6 +940,117 @@ pub fn close_all_expired(conn: &mut DbConn, papers: &Papers) -> Result<usize> {
         }
         if n < 500 {
             return Ok(closed);
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ExtraTime {
+    /// Minutes added (1–120).
+    pub minutes: i32,
+    /// Why: the accommodation granted, or the incident.
+    pub reason: String,
+}
+
+fn check_extra(e: &ExtraTime) -> Result<String> {
+    if !(1..=120).contains(&e.minutes) {
+        return Err(Error::invalid("minutes", "延长时间应为 1 至 120 分钟"));
+    }
+    let reason = e.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(Error::invalid("reason", "请写明延长原因（不超过 200 字）"));
+    }
+    Ok(reason.to_string())
+}
+
+/// Extra time for one candidate (an accommodation): their window and, if they have started,
+/// their deadline move; on the record.
+pub fn grant_extra_time(
+    conn: &mut DbConn,
+    grant: &Grant,
+    ticket_no: &str,
+    e: &ExtraTime,
+) -> Result<Option<NaiveDateTime>> {
+    grant.require(Capability::ManageExams)?;
+    let reason = check_extra(e)?;
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        let c = db::candidate_by_ticket(conn, ticket_no.trim())?
+            .ok_or_else(|| Error::not_found("准考证"))?;
+        db::set_extra_minutes(conn, c.id, c.extra_minutes + e.minutes)?;
+        let mut deadline = None;
+        if let Some(a) = db::attempt_of(conn, c.id)?
+            && a.submitted_at.is_none()
+        {
+            let d = a.deadline + Duration::minutes(e.minutes as i64);
+            db::set_deadline(conn, a.id, d)?;
+            deadline = Some(d);
+        }
+        db::log_event(
+            conn,
+            c.id,
+            crate::db::now(),
+            "延时",
+            "",
+            "",
+            &format!("延长 {} 分钟：{reason}", e.minutes),
+        )?;
+        rec.record(
+            conn,
+            Change::new(
+                "exam.extra_time",
+                "exam_candidate",
+                &c.ticket_no,
+                format!("考生 {} 延长 {} 分钟：{reason}", c.ticket_no, e.minutes),
+            ),
+        )?;
+        Ok(deadline)
+    })
+}
+
+/// A session-wide extension (an incident in the exam room): the window and every open
+/// attempt's deadline move; on the record. Returns how many attempts moved.
+pub fn extend_session(
+    conn: &mut DbConn,
+    grant: &Grant,
+    session_id: i64,
+    e: &ExtraTime,
+) -> Result<usize> {
+    grant.require(Capability::ManageExams)?;
+    let reason = check_extra(e)?;
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        let s = db::session(conn, session_id).optional_not_found("场次")?;
+        db::set_extension(conn, s.id, s.extension_minutes + e.minutes)?;
+        let open = db::open_attempts_of_session(conn, s.id)?;
+        for (id, deadline) in &open {
+            db::set_deadline(conn, *id, *deadline + Duration::minutes(e.minutes as i64))?;
+        }
+        rec.record(
+            conn,
+            Change::new(
+                "exam.extend",
+                "exam_session",
+                s.id,
+                format!(
+                    "场次“{}”整体延长 {} 分钟（{} 名正在作答的考生）：{reason}",
+                    s.name,
+                    e.minutes,
+                    open.len()
+                ),
+            ),
+        )?;
+        Ok(open.len())
+    })
+}
+
+trait NotFound<T> {
+    fn optional_not_found(self, what: &str) -> Result<T>;
+}
+
+impl<T> NotFound<T> for diesel::QueryResult<T> {
+    fn optional_not_found(self, what: &str) -> Result<T> {
+        match self {
+            Err(diesel::result::Error::NotFound) => Err(Error::not_found(what)),
+            other => Ok(other?),
         }
     }
 }

@@ -19,6 +19,14 @@ fn blueprint() -> Value {
 
 /// Schedules a batch for `n` new officers in a session open now; returns the tickets.
 pub async fn schedule(app: &TestApp, admin: &str, n: usize, show_score: bool) -> Vec<Value> {
+    schedule_full(app, admin, n, show_score).await["tickets"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The whole scheduling answer (sessions, tickets).
+pub async fn schedule_full(app: &TestApp, admin: &str, n: usize, show_score: bool) -> Value {
     let unit = app
         .unit(admin, "KS-SFJ", "考试测试局", "220702", None)
         .await;
@@ -45,7 +53,7 @@ pub async fn schedule(app: &TestApp, admin: &str, n: usize, show_score: bool) ->
         .await
         .expect(201);
     assert_eq!(r["candidates"], n);
-    r["tickets"].as_array().unwrap().clone()
+    r
 }
 
 pub async fn login(app: &TestApp, t: &Value) -> String {
@@ -236,7 +244,13 @@ both!(
             .post("/api/v1/exam/login", "", json!({"ticket_no": t["ticket_no"], "id_number": t["id_number"], "access_code": t["access_code"]}))
             .await;
         assert_eq!(r.status, 409, "{}", r.body);
-        // the lifecycle is in the audit trail
+        // the lifecycle is in the audit trail (starts within seconds, in batches)
+        zhifa::exams::record_starts(&mut app.conn()).unwrap();
+        assert_eq!(
+            zhifa::exams::record_starts(&mut app.conn()).unwrap(),
+            0,
+            "each start once"
+        );
         let log = app
             .get("/api/v1/audit?entity_type=exam_candidate", &admin)
             .await
@@ -535,5 +549,85 @@ both!(
             .expect(201);
         assert_eq!(s["candidates"], 1);
         assert_eq!(s["tickets"][0]["officer_id"], ok1);
+    }
+);
+
+both!(
+    extra_time_and_session_extensions_move_deadlines_on_the_record,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let s = schedule_full(&app, &admin, 2, false).await;
+        let t = &s["tickets"][0];
+        let session = s["sessions"][0]["id"].as_i64().unwrap();
+        let token = login(&app, t).await;
+        let a = app
+            .post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        let deadline = |v: &Value| {
+            chrono::NaiveDateTime::parse_from_str(v.as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.f")
+                .unwrap()
+        };
+        let d0 = deadline(&a["deadline"]);
+        let url = format!(
+            "/api/v1/exam/candidates/{}/extra-time",
+            t["ticket_no"].as_str().unwrap()
+        );
+        assert_eq!(
+            app.post(&url, &admin, json!({"minutes": 15, "reason": ""}))
+                .await
+                .status,
+            422
+        );
+        let r = app
+            .post(
+                &url,
+                &admin,
+                json!({"minutes": 15, "reason": "视力障碍，经批准延时"}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(deadline(&r["deadline"]) - d0, chrono::Duration::minutes(15));
+        let r = app
+            .post(
+                &format!("/api/v1/exam/sessions/{session}/extension"),
+                &admin,
+                json!({"minutes": 10, "reason": "考场停电 10 分钟"}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r["attempts"], 1, "only the started attempt moves");
+        let a = app
+            .post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(deadline(&a["deadline"]) - d0, chrono::Duration::minutes(25));
+        let log = app
+            .get("/api/v1/audit?action=exam.extend", &admin)
+            .await
+            .expect(200);
+        assert!(
+            log["items"][0]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("考场停电")
+        );
+        let log = app
+            .get("/api/v1/audit?action=exam.extra_time", &admin)
+            .await
+            .expect(200);
+        assert!(
+            log["items"][0]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("视力障碍")
+        );
+        assert_eq!(
+            app.post(&url, &token, json!({"minutes": 5, "reason": "x"}))
+                .await
+                .status,
+            401
+        );
     }
 );

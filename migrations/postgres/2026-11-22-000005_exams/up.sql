@@ -80,7 +80,10 @@ CREATE TABLE exam_attempts (
     -- 交卷 | 到时
     closed_by TEXT,
     score DOUBLE PRECISION,
-    passed BOOLEAN
+    passed BOOLEAN,
+    -- the start is put in the audit trail a few seconds later, in batches, so the start spike
+    -- doesn't queue on the audit chain's lock
+    start_audited BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX exam_attempts_deadline ON exam_attempts(deadline);
 

@@ -268,3 +268,82 @@ pub async fn decide_plan(
         .await?;
     Ok(HttpResponse::Ok().json(v))
 }
+
+/// Where deadlines stand after an extension.
+#[derive(Serialize, ToSchema)]
+pub struct Extended {
+    /// The candidate's new deadline (if they had started and not handed in).
+    #[schema(value_type = Option<String>)]
+    pub deadline: Option<chrono::NaiveDateTime>,
+    /// Open attempts whose deadline moved (session extensions).
+    pub attempts: usize,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/candidates/{ticket_no}/extra-time",
+    tag = "exam",
+    summary = "为个别考生延长考试时间（照顾性安排，记录在案）",
+    params(("ticket_no", description = "准考证号", example = "2026001-00001")),
+    request_body = exams::ExtraTime,
+    responses(
+        (status = 200, description = "已延长", body = Extended),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn extra_time(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    ticket: web::Path<String>,
+    body: web::Json<exams::ExtraTime>,
+) -> ApiResult {
+    let grant = p.grant();
+    let d = state
+        .db(move |c| exams::grant_extra_time(c, &grant, &ticket, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(Extended {
+        attempts: usize::from(d.is_some()),
+        deadline: d,
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/sessions/{id}/extension",
+    tag = "exam",
+    summary = "场次整体延时（考场突发情况，记录在案）",
+    params(("id", description = "场次 id", example = 1)),
+    request_body = exams::ExtraTime,
+    responses(
+        (status = 200, description = "已延长", body = Extended),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn extend_session(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<exams::ExtraTime>,
+) -> ApiResult {
+    let grant = p.grant();
+    let id = *id;
+    let n = state
+        .db(move |c| exams::extend_session(c, &grant, id, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(Extended {
+        deadline: None,
+        attempts: n,
+    }))
+}

@@ -93,6 +93,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/exam/attempt/submit").post(exam::submit))
                 .service(web::resource("/exam/batches").post(exam::schedule))
                 .service(web::resource("/exam/plans").post(exam::submit_plan))
+                .service(
+                    web::resource("/exam/candidates/{ticket_no}/extra-time").post(exam::extra_time),
+                )
+                .service(web::resource("/exam/sessions/{id}/extension").post(exam::extend_session))
                 .service(web::resource("/exam/plans/{id}").get(exam::get_plan))
                 .service(web::resource("/exam/plans/{id}/decision").post(exam::decide_plan))
                 .default_service(web::to(|| async {

@@ -65,6 +65,8 @@ use utoipa::{OpenApi, ToSchema};
         exam::submit_plan,
         exam::get_plan,
         exam::decide_plan,
+        exam::extra_time,
+        exam::extend_session,
     ),
     components(schemas(ErrorBody), responses(
         BadRequest,
