@@ -9,6 +9,7 @@ pub mod db;
 pub mod loadtest;
 pub mod paper;
 pub mod plans;
+pub mod results;
 
 use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};

@@ -631,3 +631,72 @@ both!(
         );
     }
 );
+
+both!(
+    results_per_batch_per_unit_and_for_the_officer,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let s = schedule_full(&app, &admin, 3, false).await;
+        let batch = s["batch_id"].as_i64().unwrap();
+        let tickets = s["tickets"].as_array().unwrap().clone();
+        // one hands in, one starts and runs out of time, one never comes
+        let t0 = login(&app, &tickets[0]).await;
+        app.post("/api/v1/exam/attempt", &t0, json!({}))
+            .await
+            .expect(200);
+        app.post("/api/v1/exam/attempt/submit", &t0, json!({}))
+            .await
+            .expect(200);
+        let t1 = login(&app, &tickets[1]).await;
+        app.post("/api/v1/exam/attempt", &t1, json!({}))
+            .await
+            .expect(200);
+        app.sql("UPDATE exam_attempts SET deadline = started_at WHERE submitted_at IS NULL");
+        zhifa::exams::close_all_expired(&mut app.conn(), &app.state.papers).unwrap();
+        let r = app
+            .get(&format!("/api/v1/exam/batches/{batch}/results"), &admin)
+            .await
+            .expect(200);
+        assert_eq!(r["summary"]["enrolled"], 3);
+        assert_eq!(r["summary"]["sat"], 2);
+        assert_eq!(r["summary"]["absent"], 1);
+        let statuses: Vec<&str> = r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["status"].as_str().unwrap())
+            .collect();
+        for s in ["已交卷", "到时收卷", "未开始"] {
+            assert!(statuses.contains(&s), "{statuses:?}");
+        }
+        assert_eq!(r["units"][0]["unit"], "考试测试局");
+        let sheet = app
+            .client
+            .get(app.url(&format!("/api/v1/exam/batches/{batch}/results?format=xlsx")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sheet.status(), 200);
+        assert!(sheet.bytes().await.unwrap().starts_with(b"PK"));
+        // the officer sees their own result
+        let officer = tickets[0]["officer_id"].as_i64().unwrap();
+        let (_, pw) = app
+            .user(&admin, "kaosheng", "officer", None, Some(officer))
+            .await;
+        let token = app.token("kaosheng", &pw).await.expect(201)["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mine = app.get("/api/v1/me/exam-results", &token).await.expect(200);
+        assert_eq!(mine["items"][0]["status"], "已交卷");
+        assert!(mine["items"][0]["score"].is_number());
+        assert_eq!(
+            app.get(&format!("/api/v1/exam/batches/{batch}/results"), &token)
+                .await
+                .status,
+            403
+        );
+    }
+);

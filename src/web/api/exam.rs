@@ -347,3 +347,78 @@ pub async fn extend_session(
         attempts: n,
     }))
 }
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct ResultsQuery {
+    /// `xlsx` for the sheet (成绩 and 单位汇总); default JSON.
+    #[serde(default)]
+    format: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/exam/batches/{id}/results",
+    tag = "exam",
+    summary = "批次成绩：逐人成绩、合计与各单位汇总（管理员）；format=xlsx 导出",
+    params(("id", description = "批次 id", example = 1), ResultsQuery),
+    responses(
+        (status = 200, description = "成功", content(
+            (exams::results::BatchResults = "application/json"),
+            (super::roster::File = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn results(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+    q: web::Query<ResultsQuery>,
+) -> ApiResult {
+    let grant = p.grant();
+    let id = *id;
+    let xlsx = match q.format.as_str() {
+        "" | "json" => false,
+        "xlsx" => true,
+        other => {
+            return Err(
+                Error::BadRequest(format!("format 应为 json 或 xlsx，而不是“{other}”")).into(),
+            );
+        }
+    };
+    let r = state
+        .db(move |c| exams::results::batch(c, &grant, id))
+        .await?;
+    if xlsx {
+        let name = format!("{}成绩表.xlsx", r.code);
+        return Ok(super::xlsx_response(&name, exams::results::xlsx(&r)?));
+    }
+    Ok(HttpResponse::Ok().json(r))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MyResults {
+    items: Vec<exams::results::MyResult>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/exam-results",
+    tag = "exam",
+    summary = "本人的考试与成绩（执法人员账号）",
+    responses(
+        (status = 200, description = "成功", body = MyResults),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn my_results(state: web::Data<AppState>, ApiUser(p): ApiUser) -> ApiResult {
+    let grant = p.grant();
+    let items = state.db(move |c| exams::results::mine(c, &grant)).await?;
+    Ok(HttpResponse::Ok().json(MyResults { items }))
+}

@@ -92,6 +92,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/exam/attempt/answers/{position}").put(exam::save))
                 .service(web::resource("/exam/attempt/submit").post(exam::submit))
                 .service(web::resource("/exam/batches").post(exam::schedule))
+                .service(web::resource("/exam/batches/{id}/results").get(exam::results))
+                .service(web::resource("/me/exam-results").get(exam::my_results))
                 .service(web::resource("/exam/plans").post(exam::submit_plan))
                 .service(
                     web::resource("/exam/candidates/{ticket_no}/extra-time").post(exam::extra_time),

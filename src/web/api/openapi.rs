@@ -67,6 +67,8 @@ use utoipa::{OpenApi, ToSchema};
         exam::decide_plan,
         exam::extra_time,
         exam::extend_session,
+        exam::results,
+        exam::my_results,
     ),
     components(schemas(ErrorBody), responses(
         BadRequest,
