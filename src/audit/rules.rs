@@ -137,6 +137,7 @@ pub fn action_label(action: &str) -> &str {
         "exam.start" => "开考",
         "exam.submit" => "交卷",
         "exam.close" => "到时收卷",
+        "exam.regrade" => "重新评分",
         "exam.extra_time" => "考生延时",
         "exam.extend" => "场次延时",
         "exam.plan_submit" => "申报考试计划",

@@ -395,3 +395,20 @@ pub fn active_versions_for(
     }
     query.select(qv::id).load(conn)
 }
+
+/// The current versions of the given questions.
+pub fn current_versions_of(
+    conn: &mut DbConn,
+    question_ids: &[i64],
+) -> QueryResult<Vec<VersionRow>> {
+    let mut out = Vec::new();
+    for chunk in question_ids.chunks(500) {
+        out.extend(
+            current!()
+                .filter(q::id.eq_any(chunk))
+                .select(VersionRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}

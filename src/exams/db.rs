@@ -468,3 +468,27 @@ pub fn set_deadline(
         .set(at::deadline.eq(deadline))
         .execute(conn)
 }
+
+/// A batch's closed attempts with their candidates.
+pub fn closed_attempts_of_batch(
+    conn: &mut DbConn,
+    batch_id: i64,
+) -> QueryResult<Vec<(Attempt, Candidate)>> {
+    at::table
+        .inner_join(ec::table.on(ec::id.eq(at::candidate_id)))
+        .filter(ec::batch_id.eq(batch_id))
+        .filter(at::submitted_at.is_not_null())
+        .select((Attempt::as_select(), Candidate::as_select()))
+        .load(conn)
+}
+
+pub fn set_grade(
+    conn: &mut DbConn,
+    attempt_id: i64,
+    score: f64,
+    passed: bool,
+) -> QueryResult<usize> {
+    diesel::update(at::table.find(attempt_id))
+        .set((at::score.eq(score), at::passed.eq(passed)))
+        .execute(conn)
+}

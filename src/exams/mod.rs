@@ -380,6 +380,14 @@ impl std::fmt::Debug for Papers {
 }
 
 impl Papers {
+    /// Forgets a batch's papers (after a re-grade: the next use loads the corrected answers).
+    pub fn forget(&self, batch_id: i64) {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&batch_id);
+    }
+
     pub fn get(&self, conn: &mut DbConn, batch_id: i64) -> Result<Arc<BatchPapers>> {
         let slot = {
             let mut map = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -416,21 +424,31 @@ fn load_papers(conn: &mut DbConn, batch_id: i64) -> Result<BatchPapers> {
         .iter()
         .flat_map(|c| c.versions.iter().copied())
         .collect();
+    let section_of: HashMap<i64, usize> = cells
+        .iter()
+        .flat_map(|c| c.versions.iter().map(move |v| (*v, c.section)))
+        .collect();
+    let pinned = bank::db::versions_by_ids(conn, &ids)?;
+    // A question corrected in the bank after scheduling (a new version with the same type and
+    // the same options) is graded by its corrected answer; the paper still shows what it showed.
+    let qids: Vec<i64> = pinned.iter().map(|v| v.question_id).collect();
+    let current: HashMap<i64, bank::db::VersionRow> = bank::db::current_versions_of(conn, &qids)?
+        .into_iter()
+        .map(|v| (v.question_id, v))
+        .collect();
     let mut questions = HashMap::with_capacity(ids.len());
-    for v in bank::db::versions_by_ids(conn, &ids)? {
-        let section = cells
-            .iter()
-            .find(|c| c.versions.contains(&v.id))
-            .map(|c| c.section)
-            .unwrap_or(0);
+    for v in pinned {
+        let section = section_of.get(&v.id).copied().unwrap_or(0);
         let points = bp.sections.get(section).map(|s| s.points).unwrap_or(0.0);
-        questions.insert(
-            v.id,
-            Question {
-                content: content_of(&v),
-                points,
-            },
-        );
+        let mut content = content_of(&v);
+        if let Some(cur) = current.get(&v.question_id)
+            && cur.id != v.id
+            && cur.kind == v.kind
+            && cur.options == v.options
+        {
+            content.answer = cur.answer.clone();
+        }
+        questions.insert(v.id, Question { content, points });
     }
     Ok(BatchPapers {
         batch,
@@ -859,6 +877,76 @@ fn grade_attempt(
     let answers: HashMap<i32, String> = db::answers_of(conn, attempt_id)?.into_iter().collect();
     let score = p.grade(&p.paper(c), &answers);
     Ok((score, score >= p.batch.pass_mark))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegradeChange {
+    pub ticket_no: String,
+    pub before: Option<f64>,
+    pub after: f64,
+    pub passed_before: Option<bool>,
+    pub passed_after: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Regraded {
+    /// Closed attempts graded again.
+    pub attempts: usize,
+    /// Those whose score changed (each in the audit trail with before and after).
+    pub changed: Vec<RegradeChange>,
+}
+
+/// Grades a batch's closed attempts again, after questions were corrected in the bank.
+pub fn regrade(
+    conn: &mut DbConn,
+    grant: &Grant,
+    papers: &Papers,
+    batch_id: i64,
+) -> Result<Regraded> {
+    grant.require(Capability::ManageExams)?;
+    let p = load_papers(conn, batch_id)?;
+    let out = audit::transaction(conn, grant.actor(), |conn, rec| {
+        let closed = db::closed_attempts_of_batch(conn, batch_id)?;
+        let mut changed = Vec::new();
+        for (a, c) in &closed {
+            let answers: HashMap<i32, String> = db::answers_of(conn, a.id)?.into_iter().collect();
+            let score = p.grade(&p.paper(c), &answers);
+            let passed = score >= p.batch.pass_mark;
+            if a.score != Some(score) || a.passed != Some(passed) {
+                db::set_grade(conn, a.id, score, passed)?;
+                rec.record(
+                    conn,
+                    Change::new(
+                        "exam.regrade",
+                        "exam_candidate",
+                        &c.ticket_no,
+                        format!(
+                            "考生 {} 重新评分：{} → {score}",
+                            c.ticket_no,
+                            a.score
+                                .map(|s| s.to_string())
+                                .unwrap_or_else(|| "无".into())
+                        ),
+                    )
+                    .before(&serde_json::json!({"score": a.score, "passed": a.passed}))
+                    .after(&serde_json::json!({"score": score, "passed": passed})),
+                )?;
+                changed.push(RegradeChange {
+                    ticket_no: c.ticket_no.clone(),
+                    before: a.score,
+                    after: score,
+                    passed_before: a.passed,
+                    passed_after: passed,
+                });
+            }
+        }
+        Ok(Regraded {
+            attempts: closed.len(),
+            changed,
+        })
+    })?;
+    papers.forget(batch_id);
+    Ok(out)
 }
 
 /// Closes one attempt whose time is up (graded with what was saved).

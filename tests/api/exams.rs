@@ -700,3 +700,121 @@ both!(
         );
     }
 );
+
+both!(
+    a_corrected_question_regrades_the_batch_on_the_record,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let s = schedule_full(&app, &admin, 1, true).await;
+        let batch = s["batch_id"].as_i64().unwrap();
+        let token = login(&app, &s["tickets"][0]).await;
+        let a = app
+            .post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        let (keys, first_version) = {
+            let mut conn = app.conn();
+            let c = zhifa::exams::candidate(&mut conn, &token).unwrap();
+            let p = app.state.papers.get(&mut conn, c.batch_id).unwrap();
+            let items = p.paper(&c);
+            let keys: Vec<String> = items
+                .iter()
+                .map(|it| {
+                    let q = &p.questions[&it.version_id];
+                    zhifa::exams::paper::paper_answer(
+                        q.content.kind,
+                        &q.content.answer,
+                        &it.option_order,
+                    )
+                })
+                .collect();
+            (keys, items[0].version_id)
+        };
+        for (i, k) in keys.iter().enumerate() {
+            let q = &a["questions"][i];
+            let answer = if q["type"] == "多选" {
+                json!(k.chars().map(|c| c.to_string()).collect::<Vec<_>>())
+            } else {
+                json!(k)
+            };
+            app.put(
+                &format!("/api/v1/exam/attempt/answers/{}", i + 1),
+                &token,
+                json!({"answer": answer}),
+            )
+            .await
+            .expect(200);
+        }
+        let r = app
+            .post("/api/v1/exam/attempt/submit", &token, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(r["score"], 100.0);
+        // the bureau finds question 1's key wrong and corrects it in the bank (same options)
+        let code = {
+            let mut conn = app.conn();
+            zhifa::bank::db::by_version_id(&mut conn, first_version)
+                .unwrap()
+                .unwrap()
+                .0
+                .code
+        };
+        let q = app
+            .get(&format!("/api/v1/questions/{code}"), &admin)
+            .await
+            .expect(200);
+        let corrected = match q["answer"].as_str().unwrap() {
+            "A" => "B",
+            "正确" => "错误",
+            "错误" => "正确",
+            s if s.len() > 1 => "AB",
+            _ => "A",
+        };
+        let corrected = if corrected == q["answer"].as_str().unwrap() {
+            "AC"
+        } else {
+            corrected
+        };
+        let mut edit = q.clone();
+        edit["answer"] = json!(corrected);
+        edit["version"] = q["version"].clone();
+        edit["note"] = json!("答案更正");
+        app.put(&format!("/api/v1/questions/{code}"), &admin, edit)
+            .await
+            .expect(200);
+        let r = app
+            .post(
+                &format!("/api/v1/exam/batches/{batch}/regrade"),
+                &admin,
+                json!({}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r["attempts"], 1);
+        let change = &r["changed"][0];
+        assert_eq!(change["before"], 100.0);
+        assert!(change["after"].as_f64().unwrap() < 100.0, "{r}");
+        let log = app
+            .get("/api/v1/audit?action=exam.regrade", &admin)
+            .await
+            .expect(200);
+        assert!(
+            log["items"][0]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("100 →"),
+            "{log}"
+        );
+        // nothing more changes on a second run
+        let r = app
+            .post(
+                &format!("/api/v1/exam/batches/{batch}/regrade"),
+                &admin,
+                json!({}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r["changed"].as_array().unwrap().len(), 0);
+    }
+);

@@ -422,3 +422,31 @@ pub async fn my_results(state: web::Data<AppState>, ApiUser(p): ApiUser) -> ApiR
     let items = state.db(move |c| exams::results::mine(c, &grant)).await?;
     Ok(HttpResponse::Ok().json(MyResults { items }))
 }
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/batches/{id}/regrade",
+    tag = "exam",
+    summary = "重新评分：题目在题库中更正后（题型和选项不变，答案更正），重新评定本批次已交卷的试卷（管理员）",
+    params(("id", description = "批次 id", example = 1)),
+    responses(
+        (status = 200, description = "已重新评分；成绩有变化的逐人列出（审计日志记录前后分数）", body = exams::Regraded),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn regrade(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
+    let grant = p.grant();
+    let id = *id;
+    let papers = state.papers.clone();
+    let r = state
+        .db(move |c| exams::regrade(c, &grant, &papers, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
+}

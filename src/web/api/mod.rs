@@ -93,6 +93,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/exam/attempt/submit").post(exam::submit))
                 .service(web::resource("/exam/batches").post(exam::schedule))
                 .service(web::resource("/exam/batches/{id}/results").get(exam::results))
+                .service(web::resource("/exam/batches/{id}/regrade").post(exam::regrade))
                 .service(web::resource("/me/exam-results").get(exam::my_results))
                 .service(web::resource("/exam/plans").post(exam::submit_plan))
                 .service(
