@@ -153,6 +153,11 @@ enum ExamWhat {
         #[arg(long, default_value_t = 60)]
         minutes: i64,
     },
+    /// 重新评定一个批次已交卷的试卷（题目在题库中更正后）；成绩有变化的记入审计日志
+    Regrade {
+        /// 批次编号，如 2026001
+        batch: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -306,6 +311,9 @@ fn run() -> anyhow::Result<()> {
             questions: None,
         } => demo_data(&config, officers, seed, sheet),
         Command::Admin { what } => admin(&config, what),
+        Command::Exam {
+            what: ExamWhat::Regrade { batch },
+        } => exam_regrade(&config, &batch),
         Command::Loadtest {
             what:
                 LoadtestWhat::Exam {
@@ -594,6 +602,28 @@ fn demo_data(
         );
     }
     sign_head(config, &mut conn, &keys)?;
+    Ok(())
+}
+
+fn exam_regrade(config: &Config, code: &str) -> anyhow::Result<()> {
+    let mut conn = open(config)?;
+    let keys = keyring(config)?;
+    let id = zhifa::exams::db::batch_by_code(&mut conn, code.trim())?
+        .with_context(|| format!("没有批次 {code}"))?;
+    let started = std::time::Instant::now();
+    let r = zhifa::exams::regrade(
+        &mut conn,
+        &Grant::system("命令行重新评分"),
+        &zhifa::exams::Papers::default(),
+        id,
+    )?;
+    let took = started.elapsed().as_secs_f64();
+    sign_head(config, &mut conn, &keys)?;
+    println!(
+        "批次 {code}：重新评定 {} 份已交卷的试卷，{} 份成绩有变化（用时 {took:.1} 秒）",
+        r.attempts,
+        r.changed.len()
+    );
     Ok(())
 }
 

@@ -492,3 +492,11 @@ pub fn set_grade(
         .set((at::score.eq(score), at::passed.eq(passed)))
         .execute(conn)
 }
+
+pub fn batch_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<i64>> {
+    eb::table
+        .filter(eb::code.eq(code))
+        .select(eb::id)
+        .first(conn)
+        .optional()
+}
