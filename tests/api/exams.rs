@@ -818,3 +818,73 @@ both!(
         assert_eq!(r["changed"].as_array().unwrap().len(), 0);
     }
 );
+
+both!(
+    a_candidate_switching_replicas_resumes_and_one_device_holds_across_them,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let t = schedule(&app, &admin, 1, false).await[0].clone();
+        let other = app.replica();
+        let token = login(&app, &t).await;
+        let a = app
+            .post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        app.put(
+            "/api/v1/exam/attempt/answers/1",
+            &token,
+            json!({"answer": "A"}),
+        )
+        .await
+        .expect(200);
+        // the balancer sends the next requests to the other replica: same attempt, same time
+        let b = other
+            .post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(b["attempt_id"], a["attempt_id"]);
+        assert_eq!(b["deadline"], a["deadline"]);
+        assert_eq!(b["questions"][0]["answer"], "A");
+        other
+            .put(
+                "/api/v1/exam/attempt/answers/2",
+                &token,
+                json!({"answer": "B"}),
+            )
+            .await
+            .expect(200);
+        // a new device signs in through the other replica: the first device stops on both
+        let newer = login(&other, &t).await;
+        for replica in [&app, &other] {
+            let r = replica
+                .put(
+                    "/api/v1/exam/attempt/answers/3",
+                    &token,
+                    json!({"answer": "A"}),
+                )
+                .await;
+            assert_eq!(r.status, 401);
+            assert_eq!(r.body["error"]["code"], "session_ended");
+        }
+        let c = app
+            .post("/api/v1/exam/attempt", &newer, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(c["questions"][1]["answer"], "B");
+        app.post("/api/v1/exam/attempt/submit", &newer, json!({}))
+            .await
+            .expect(200);
+        let r = other
+            .put(
+                "/api/v1/exam/attempt/answers/3",
+                &newer,
+                json!({"answer": "A"}),
+            )
+            .await;
+        assert_eq!(
+            r.status, 409,
+            "handed in on one replica is handed in on all"
+        );
+    }
+);

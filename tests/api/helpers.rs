@@ -119,6 +119,28 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, pg_drop) = fresh_database(backend, dir.path())?;
+    Some(start_app(backend, dir, database_url, pg_drop, tweak))
+}
+
+impl TestApp {
+    /// A second `zhifa serve` on the same database and keys: another replica behind the balancer.
+    pub fn replica(&self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let shared = self.state.config.clone();
+        start_app(self.backend, dir, shared.database_url.clone(), None, |c| {
+            c.exam_key_file = shared.exam_key_file.clone();
+            c.signing_key_file = shared.signing_key_file.clone();
+        })
+    }
+}
+
+fn start_app(
+    backend: Backend,
+    dir: tempfile::TempDir,
+    database_url: String,
+    pg_drop: Option<(String, String)>,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = Config::for_database(database_url.clone(), dir.path().to_path_buf());
     config.admin_password = Some(ADMIN_PASSWORD.into());
     config.pool_size = 4;
@@ -136,14 +158,14 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    Some(TestApp {
+    TestApp {
         address: format!("http://127.0.0.1:{port}"),
         backend,
         state,
         client,
         _dir: dir,
         pg_drop,
-    })
+    }
 }
 
 /// A response's status and JSON body.
