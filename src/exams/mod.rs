@@ -20,6 +20,7 @@ use crate::db::DbConn;
 use crate::error::{Error, Result};
 use access::ExamKey;
 use chrono::{Datelike, Duration, NaiveDateTime};
+use diesel::OptionalExtension;
 use paper::{Cell, Item, Meta, Mix};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -536,7 +537,7 @@ pub fn login(
     if now < s.starts_at {
         return Err(Error::Forbidden(format!(
             "本场考试尚未开始（{} 开始）",
-            local_time(&s.starts_at)
+            crate::roster::rules::chinese_datetime(&s.starts_at)
         )));
     }
     let attempt = db::attempt_of(conn, c.id)?;
@@ -582,13 +583,16 @@ pub fn login(
     })
 }
 
+/// A token that no longer works: replaced by a login elsewhere, or never issued.
+fn session_ended() -> Error {
+    Error::SessionEnded(
+        "登录已失效：可能已在其他设备上登录。请重新登录；答案已保存的不会丢失".into(),
+    )
+}
+
 /// The candidate behind an exam-room token (a token replaced by a newer login no longer works).
 pub fn candidate(conn: &mut DbConn, token: &str) -> Result<db::Candidate> {
-    db::candidate_by_token(conn, &access::token_hash(token))?.ok_or_else(|| {
-        Error::SessionEnded(
-            "登录已失效：可能已在其他设备上登录。请重新登录；答案已保存的不会丢失".into(),
-        )
-    })
+    db::candidate_by_token(conn, &access::token_hash(token))?.ok_or_else(session_ended)
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -762,11 +766,8 @@ pub fn check_save(
     input: &SaveInput,
 ) -> Result<(i64, String)> {
     // the hottest path: the candidate and the attempt in one query
-    let (c, a) = db::candidate_and_attempt(conn, &access::token_hash(token))?.ok_or_else(|| {
-        Error::SessionEnded(
-            "登录已失效：可能已在其他设备上登录。请重新登录；答案已保存的不会丢失".into(),
-        )
-    })?;
+    let (c, a) =
+        db::candidate_and_attempt(conn, &access::token_hash(token))?.ok_or_else(session_ended)?;
     let c = &c;
     let a = a.ok_or_else(|| Error::Closed("考试尚未开始，请先进入考场".into()))?;
     if a.submitted_at.is_some() {
@@ -997,7 +998,10 @@ pub fn record_starts(conn: &mut DbConn) -> Result<usize> {
                         "exam.start",
                         "exam_candidate",
                         ticket,
-                        format!("考生 {ticket} 于 {} 开始作答", local_time(started)),
+                        format!(
+                            "考生 {ticket} 于 {} 开始作答",
+                            crate::roster::rules::chinese_datetime(started)
+                        ),
                     ),
                 )?;
             }
@@ -1107,7 +1111,9 @@ pub fn extend_session(
     grant.require(Capability::ManageExams)?;
     let reason = check_extra(e)?;
     audit::transaction(conn, grant.actor(), |conn, rec| {
-        let s = db::session(conn, session_id).optional_not_found("场次")?;
+        let s = db::session(conn, session_id)
+            .optional()?
+            .ok_or_else(|| Error::not_found("场次"))?;
         db::set_extension(conn, s.id, s.extension_minutes + e.minutes)?;
         let open = db::open_attempts_of_session(conn, s.id)?;
         for (id, deadline) in &open {
@@ -1129,28 +1135,4 @@ pub fn extend_session(
         )?;
         Ok(open.len())
     })
-}
-
-trait NotFound<T> {
-    fn optional_not_found(self, what: &str) -> Result<T>;
-}
-
-impl<T> NotFound<T> for diesel::QueryResult<T> {
-    fn optional_not_found(self, what: &str) -> Result<T> {
-        match self {
-            Err(diesel::result::Error::NotFound) => Err(Error::not_found(what)),
-            other => Ok(other?),
-        }
-    }
-}
-
-/// UTC in the database, local time in messages: 2026年12月1日 09:00.
-fn local_time(t: &NaiveDateTime) -> String {
-    let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(*t, chrono::Utc)
-        .with_timezone(&chrono::Local);
-    format!(
-        "{} {}",
-        crate::roster::rules::chinese_date(local.date_naive()),
-        local.format("%H:%M")
-    )
 }

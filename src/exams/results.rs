@@ -91,6 +91,16 @@ type Raw = (
     Option<NaiveDateTime>,
 );
 
+/// Where a candidate stands: 未开始, 作答中, 到时收卷 or 已交卷.
+fn status_label(started: Option<NaiveDateTime>, closed_by: Option<&str>) -> &'static str {
+    match (started, closed_by) {
+        (None, _) => "未开始",
+        (Some(_), None) => "作答中",
+        (Some(_), Some("到时")) => "到时收卷",
+        (Some(_), Some(_)) => "已交卷",
+    }
+}
+
 fn tally(rows: &[&ResultRow]) -> Tally {
     let sat: Vec<&&ResultRow> = rows.iter().filter(|r| r.score.is_some()).collect();
     let passed = sat.iter().filter(|r| r.passed == Some(true)).count();
@@ -154,12 +164,7 @@ pub fn batch(conn: &mut DbConn, grant: &Grant, batch_id: i64) -> Result<BatchRes
                 passed,
                 submitted_at,
             )| {
-                let status = match (started, closed_by.as_deref()) {
-                    (None, _) => "未开始",
-                    (Some(_), None) => "作答中",
-                    (Some(_), Some("到时")) => "到时收卷",
-                    (Some(_), Some(_)) => "已交卷",
-                };
+                let status = status_label(started, closed_by.as_deref());
                 ResultRow {
                     ticket_no,
                     officer_id,
@@ -355,13 +360,7 @@ pub fn mine(conn: &mut DbConn, grant: &Grant) -> Result<Vec<MyResult>> {
                 ticket_no,
                 session,
                 session_starts_at,
-                status: match (started, closed_by.as_deref()) {
-                    (None, _) => "未开始",
-                    (Some(_), None) => "作答中",
-                    (Some(_), Some("到时")) => "到时收卷",
-                    (Some(_), Some(_)) => "已交卷",
-                }
-                .into(),
+                status: status_label(started, closed_by.as_deref()).into(),
                 score,
                 passed,
             },

@@ -625,6 +625,17 @@ pub fn unit_name_key(raw: &str) -> String {
 }
 
 /// 2024年3月1日
+/// UTC as stored, local time as shown: 2026年12月1日 09:00.
+pub fn chinese_datetime(t: &chrono::NaiveDateTime) -> String {
+    let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(*t, chrono::Utc)
+        .with_timezone(&chrono::Local);
+    format!(
+        "{} {}",
+        chinese_date(local.date_naive()),
+        local.format("%H:%M")
+    )
+}
+
 pub fn chinese_date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }

@@ -125,13 +125,7 @@ impl OfficerPage {
 
 /// UTC in the database, local time on the page.
 pub fn local_time(t: &chrono::NaiveDateTime) -> String {
-    let local = chrono::DateTime::<chrono::Utc>::from_naive_utc_and_offset(*t, chrono::Utc)
-        .with_timezone(&chrono::Local);
-    format!(
-        "{} {}",
-        rules::chinese_date(local.date_naive()),
-        local.format("%H:%M")
-    )
+    rules::chinese_datetime(t)
 }
 
 pub async fn officer(
