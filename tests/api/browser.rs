@@ -327,6 +327,17 @@ both!(
     }
 );
 
+/// Fills in and sends the exam room's login form with a ticket.
+async fn exam_login(b: &WebDriver, t: &serde_json::Value) -> WebDriverResult<()> {
+    for id in ["ticket_no", "id_number", "access_code"] {
+        b.find(By::Id(id))
+            .await?
+            .send_keys(t[id].as_str().unwrap())
+            .await?;
+    }
+    b.find(By::Id("exam-login-submit")).await?.click().await
+}
+
 /// Polls until the element's text satisfies `ok` (at most ~15 s).
 async fn wait_text(b: &WebDriver, by: By, ok: impl Fn(&str) -> bool) -> WebDriverResult<String> {
     let mut last = String::new();
@@ -370,19 +381,7 @@ both!(
         let b = browser(&driver).await;
         let run = async {
             b.goto(app.url("/exam")).await?;
-            b.find(By::Id("ticket_no"))
-                .await?
-                .send_keys(&ticket)
-                .await?;
-            b.find(By::Id("id_number"))
-                .await?
-                .send_keys(t["id_number"].as_str().unwrap())
-                .await?;
-            b.find(By::Id("access_code"))
-                .await?
-                .send_keys(t["access_code"].as_str().unwrap())
-                .await?;
-            b.find(By::Id("exam-login-submit")).await?.click().await?;
+            exam_login(&b, &t).await?;
             wait_text(&b, By::Id("stem"), |s| s.starts_with("1.")).await?;
             // answer question 1: "已保存" only once the server has it
             b.find(By::Css("#question input")).await?.click().await?;
@@ -430,19 +429,7 @@ both!(
 
             // back on this computer: sign in again, hand in
             b.refresh().await?;
-            b.find(By::Id("ticket_no"))
-                .await?
-                .send_keys(&ticket)
-                .await?;
-            b.find(By::Id("id_number"))
-                .await?
-                .send_keys(t["id_number"].as_str().unwrap())
-                .await?;
-            b.find(By::Id("access_code"))
-                .await?
-                .send_keys(t["access_code"].as_str().unwrap())
-                .await?;
-            b.find(By::Id("exam-login-submit")).await?.click().await?;
+            exam_login(&b, &t).await?;
             wait_text(&b, By::Id("stem"), |s| s.contains('.')).await?;
             b.find(By::Id("submit")).await?.click().await?;
             b.accept_alert().await?;

@@ -19,6 +19,47 @@ fn zhifa(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `zhifa serve` over the data directory in `d` on `port`, its output discarded.
+fn serve_in(d: &std::path::Path, port: u16, admin_password: Option<&str>) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zhifa"));
+    cmd.arg("serve")
+        .current_dir(d)
+        .env_remove("DATABASE_URL")
+        .env("ZHIFA_DATA_DIR", d.join("data"))
+        .env("ZHIFA_BIND", format!("127.0.0.1:{port}"))
+        .env("ZHIFA_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if let Some(pw) = admin_password {
+        cmd.env("ZHIFA_ADMIN_PASSWORD", pw);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Waits until the server answers /healthz with 200.
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    for _ in 0..400 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("server did not start");
+}
+
 #[test]
 fn demo_data_import_export_and_verify() {
     let dir = tempfile::tempdir().unwrap();
@@ -105,36 +146,11 @@ async fn killed_mid_import_leaves_all_or_nothing() {
         &["demo-data", "--officers", "20000", "--sheet", "big.xlsx"],
     );
     assert!(ok, "{out}");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let start = || {
-        Command::new(env!("CARGO_BIN_EXE_zhifa"))
-            .arg("serve")
-            .current_dir(d)
-            .env_remove("DATABASE_URL")
-            .env("ZHIFA_DATA_DIR", d.join("data"))
-            .env("ZHIFA_BIND", format!("127.0.0.1:{port}"))
-            .env("ZHIFA_ADMIN_PASSWORD", "Kill-Test-2026")
-            .env("ZHIFA_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let port = free_port();
+    let start = || serve_in(d, port, Some("Kill-Test-2026"));
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let wait_ready = || async {
-        for _ in 0..200 {
-            if client.get(format!("{base}/healthz")).send().await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        panic!("server did not start");
-    };
+    let wait_ready = || wait_healthy(&client, &base);
     let token = || async {
         let r: serde_json::Value = client
             .post(format!("{base}/api/v1/auth/token"))
@@ -259,40 +275,10 @@ async fn a_killed_server_loses_no_acknowledged_answer() {
     assert!(ok, "{out}");
     let csv = std::fs::read_to_string(d.join("t.csv")).unwrap();
     let line: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let serve = || {
-        Command::new(env!("CARGO_BIN_EXE_zhifa"))
-            .arg("serve")
-            .current_dir(d)
-            .env_remove("DATABASE_URL")
-            .env("ZHIFA_DATA_DIR", d.join("data"))
-            .env("ZHIFA_BIND", format!("127.0.0.1:{port}"))
-            .env("ZHIFA_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let port = free_port();
+    let serve = || serve_in(d, port, None);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let up = |client: reqwest::Client, base: String| async move {
-        for _ in 0..200 {
-            if client
-                .get(format!("{base}/healthz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("server did not start");
-    };
     let login = |client: reqwest::Client, base: String| {
         let body =
             serde_json::json!({"ticket_no": line[0], "id_number": line[1], "access_code": line[2]});
@@ -310,7 +296,7 @@ async fn a_killed_server_loses_no_acknowledged_answer() {
         }
     };
     let mut server = serve();
-    up(client.clone(), base.clone()).await;
+    wait_healthy(&client, &base).await;
     let token = login(client.clone(), base.clone()).await;
     let attempt: serde_json::Value = client
         .post(format!("{base}/api/v1/exam/attempt"))
@@ -345,7 +331,7 @@ async fn a_killed_server_loses_no_acknowledged_answer() {
     server.wait().unwrap();
 
     let mut server = serve();
-    up(client.clone(), base.clone()).await;
+    wait_healthy(&client, &base).await;
     let token = login(client.clone(), base.clone()).await;
     let again: serde_json::Value = client
         .post(format!("{base}/api/v1/exam/attempt"))

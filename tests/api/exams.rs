@@ -68,6 +68,46 @@ pub async fn login(app: &TestApp, t: &Value) -> String {
     r["token"].as_str().unwrap().to_string()
 }
 
+/// Saves the right answer to every question of the attempt, worked out the way the server grades
+/// (never sent to the page); returns the question version at position 1.
+async fn answer_everything_right(app: &TestApp, token: &str, attempt: &Value) -> i64 {
+    let (keys, first_version) = {
+        let mut conn = app.conn();
+        let c = zhifa::exams::candidate(&mut conn, token).unwrap();
+        let p = app.state.papers.get(&mut conn, c.batch_id).unwrap();
+        let items = p.paper(&c);
+        let keys: Vec<String> = items
+            .iter()
+            .map(|it| {
+                let q = &p.questions[&it.version_id];
+                zhifa::exams::paper::paper_answer(
+                    q.content.kind,
+                    &q.content.answer,
+                    &it.option_order,
+                )
+            })
+            .collect();
+        (keys, items[0].version_id)
+    };
+    assert_eq!(keys.len(), attempt["questions"].as_array().unwrap().len());
+    for (i, k) in keys.iter().enumerate() {
+        let q = &attempt["questions"][i];
+        let answer = if q["type"] == "多选" {
+            json!(k.chars().map(|c| c.to_string()).collect::<Vec<_>>())
+        } else {
+            json!(k)
+        };
+        app.put(
+            &format!("/api/v1/exam/attempt/answers/{}", i + 1),
+            token,
+            json!({"answer": answer}),
+        )
+        .await
+        .expect(200);
+    }
+    first_version
+}
+
 both!(
     scheduling_refuses_what_the_bank_cannot_fill,
     config = seeded,
@@ -279,39 +319,7 @@ both!(
             .post("/api/v1/exam/attempt", &token, json!({}))
             .await
             .expect(200);
-        // the right keys, worked out the way the server grades (never sent to the page)
-        let keys = {
-            let mut conn = app.conn();
-            let c = zhifa::exams::candidate(&mut conn, &token).unwrap();
-            let p = app.state.papers.get(&mut conn, c.batch_id).unwrap();
-            p.paper(&c)
-                .iter()
-                .map(|it| {
-                    let q = &p.questions[&it.version_id];
-                    zhifa::exams::paper::paper_answer(
-                        q.content.kind,
-                        &q.content.answer,
-                        &it.option_order,
-                    )
-                })
-                .collect::<Vec<String>>()
-        };
-        assert_eq!(keys.len(), a["questions"].as_array().unwrap().len());
-        for (i, k) in keys.iter().enumerate() {
-            let q = &a["questions"][i];
-            let answer = if q["type"] == "多选" {
-                json!(k.chars().map(|c| c.to_string()).collect::<Vec<_>>())
-            } else {
-                json!(k)
-            };
-            app.put(
-                &format!("/api/v1/exam/attempt/answers/{}", i + 1),
-                &token,
-                json!({"answer": answer}),
-            )
-            .await
-            .expect(200);
-        }
+        answer_everything_right(&app, &token, &a).await;
         let s = app
             .post("/api/v1/exam/attempt/submit", &token, json!({}))
             .await
@@ -713,39 +721,7 @@ both!(
             .post("/api/v1/exam/attempt", &token, json!({}))
             .await
             .expect(200);
-        let (keys, first_version) = {
-            let mut conn = app.conn();
-            let c = zhifa::exams::candidate(&mut conn, &token).unwrap();
-            let p = app.state.papers.get(&mut conn, c.batch_id).unwrap();
-            let items = p.paper(&c);
-            let keys: Vec<String> = items
-                .iter()
-                .map(|it| {
-                    let q = &p.questions[&it.version_id];
-                    zhifa::exams::paper::paper_answer(
-                        q.content.kind,
-                        &q.content.answer,
-                        &it.option_order,
-                    )
-                })
-                .collect();
-            (keys, items[0].version_id)
-        };
-        for (i, k) in keys.iter().enumerate() {
-            let q = &a["questions"][i];
-            let answer = if q["type"] == "多选" {
-                json!(k.chars().map(|c| c.to_string()).collect::<Vec<_>>())
-            } else {
-                json!(k)
-            };
-            app.put(
-                &format!("/api/v1/exam/attempt/answers/{}", i + 1),
-                &token,
-                json!({"answer": answer}),
-            )
-            .await
-            .expect(200);
-        }
+        let first_version = answer_everything_right(&app, &token, &a).await;
         let r = app
             .post("/api/v1/exam/attempt/submit", &token, json!({}))
             .await
