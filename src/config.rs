@@ -37,6 +37,10 @@ pub struct Config {
     pub exam_key_file: PathBuf,
     /// Load the shipped question bank when the database has no question yet (first start).
     pub seed_question_bank: bool,
+    /// The authority printed on tickets, reports and cards (e.g. 某某市司法局).
+    pub bureau_name: String,
+    /// Fonts tried after the shipped ones for characters they lack (TrueType/OpenType files).
+    pub font_fallbacks: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +62,8 @@ struct FileConfig {
     signing_key_file: Option<PathBuf>,
     checkpoint_seconds: Option<u64>,
     seed_question_bank: Option<bool>,
+    bureau_name: Option<String>,
+    font_fallbacks: Option<Vec<PathBuf>>,
 }
 
 impl Config {
@@ -109,6 +115,13 @@ impl Config {
                 .map(|v| v != "0" && v != "false")
                 .or(file.seed_question_bank)
                 .unwrap_or(true),
+            bureau_name: env("ZHIFA_BUREAU_NAME")
+                .or(file.bureau_name)
+                .unwrap_or_else(|| "司法局".into()),
+            font_fallbacks: env("ZHIFA_FONT_FALLBACKS")
+                .map(|v| std::env::split_paths(&v).collect())
+                .or(file.font_fallbacks)
+                .unwrap_or_default(),
             database_url,
             data_dir,
             bind: env("ZHIFA_BIND")
@@ -154,6 +167,8 @@ impl Config {
             checkpoint_seconds: 60,
             exam_key_file: data_dir.join("exam.key"),
             seed_question_bank: true,
+            bureau_name: "司法局".into(),
+            font_fallbacks: Vec::new(),
             database_url,
             data_dir,
             bind: "127.0.0.1:0".into(),

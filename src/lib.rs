@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod exams;
+pub mod pdf;
 pub mod roster;
 pub mod sheet;
 pub mod signing;
@@ -35,6 +36,7 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
     };
     let keyring = signing::Keyring::load_or_create(&config.signing_key_file)?;
     let exam_key = exams::access::ExamKey::load_or_create(&config.exam_key_file)?;
+    pdf::fonts::configure(&config.font_fallbacks)?;
     let answers = exams::commit::Committer::new();
     let policy = auth::Policy::from_config(&config);
     Ok((

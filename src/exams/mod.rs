@@ -10,6 +10,7 @@ pub mod loadtest;
 pub mod paper;
 pub mod plans;
 pub mod results;
+pub mod tickets;
 
 use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};

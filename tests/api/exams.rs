@@ -864,3 +864,98 @@ both!(
         );
     }
 );
+
+/// The access code printed on a ticket: the 10 characters after 访问码, spaces removed.
+fn printed_code(text: &str, ticket_no: &str) -> String {
+    let page = text
+        .split(ticket_no)
+        .nth(1)
+        .unwrap_or_else(|| panic!("{ticket_no} not printed"));
+    let after = page.split("访 问 码").nth(1).expect("访问码 printed");
+    after
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(10)
+        .collect()
+}
+
+both!(
+    tickets_print_as_pdf_and_reissue_the_access_code,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let s = schedule_full(&app, &admin, 3, true).await;
+        let batch = s["batch_id"].as_i64().unwrap();
+        let tickets = s["tickets"].as_array().unwrap().clone();
+        let path = format!("/api/v1/exam/batches/{batch}/tickets");
+
+        // The first candidate starts with the code the scheduling gave.
+        let token = login(&app, &tickets[0]).await;
+        app.post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+
+        // One file for the batch: a page per candidate not yet started.
+        let (status, ct, pdf) = app.download(&path, &admin, json!({})).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
+        assert_eq!(ct, "application/pdf");
+        assert_eq!(pdf_pages(&pdf), 2, "the started candidate is not reprinted");
+        let text = pdf_text(&pdf);
+        let name = |i: usize| tickets[i]["name"].as_str().unwrap().to_string();
+        for want in ["准 考 证", "2026年第一批行政执法资格考试", &name(1), &name(2), "考试测试局", "考 场 规 则", "公共法律知识", "司法局"] {
+            assert!(text.contains(want), "{want} not in {text}");
+        }
+        assert!(!text.contains(&name(0)));
+        let t1 = &tickets[1];
+        let code = printed_code(&text, t1["ticket_no"].as_str().unwrap());
+        assert_eq!(code.len(), 10, "{code}");
+        assert_ne!(code, t1["access_code"].as_str().unwrap());
+
+        // The old code stops working, the printed one works.
+        let r = app
+            .post(
+                "/api/v1/exam/login",
+                "",
+                json!({"ticket_no": t1["ticket_no"], "id_number": t1["id_number"], "access_code": t1["access_code"]}),
+            )
+            .await;
+        assert_eq!(r.status, 401);
+        let mut reprinted = t1.clone();
+        reprinted["access_code"] = json!(code);
+        login(&app, &reprinted).await;
+
+        // One ticket by number; a number not in the batch is named.
+        let (status, _, one) = app
+            .download(&path, &admin, json!({"ticket_nos": [tickets[2]["ticket_no"]]}))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(pdf_pages(&one), 1);
+        assert!(one.len() < 200_000, "{} bytes", one.len());
+        let r = app
+            .post(&path, &admin, json!({"ticket_nos": ["X-00009"]}))
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.to_string().contains("X-00009"));
+
+        // One PDF per unit in a zip.
+        let (status, ct, zip) = app.download(&path, &admin, json!({"format": "zip"})).await;
+        assert_eq!(status, 200);
+        assert_eq!(ct, "application/zip");
+        assert!(zip.starts_with(b"PK"));
+        assert!(String::from_utf8_lossy(&zip).contains("考试测试局-准考证.pdf"));
+
+        // Only the bureau prints tickets; the reprint is on the record.
+        let r = app.post(&path, "", json!({})).await;
+        assert_eq!(r.status, 401);
+        let n: i64 = {
+            use diesel::prelude::*;
+            let mut c = app.conn();
+            zhifa::db::schema::audit_log::table
+                .filter(zhifa::db::schema::audit_log::action.eq("exam.tickets"))
+                .count()
+                .get_result(&mut c)
+                .unwrap()
+        };
+        assert_eq!(n, 3);
+    }
+);

@@ -267,6 +267,26 @@ impl TestApp {
         self.send(reqwest::Method::PATCH, path, token, body).await
     }
 
+    /// A POST that answers with a file: its status, content type and bytes.
+    pub async fn download(&self, path: &str, token: &str, body: Value) -> (u16, String, Vec<u8>) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, ct, r.bytes().await.expect("body").to_vec())
+    }
+
     pub async fn upload(&self, path: &str, token: &str, bytes: Vec<u8>) -> Resp {
         Resp::of(
             self.client
@@ -387,4 +407,15 @@ pub fn id(region: &str, birth: &str, seq: u16) -> String {
         chrono::NaiveDate::parse_from_str(birth, "%Y-%m-%d").unwrap(),
         seq,
     )
+}
+
+/// The text a PDF reader would copy out of every page.
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(pdf).expect("a readable PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    doc.extract_text(&pages).expect("text")
+}
+
+pub fn pdf_pages(pdf: &[u8]) -> usize {
+    lopdf::Document::load_mem(pdf).expect("a readable PDF").get_pages().len()
 }

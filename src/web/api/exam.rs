@@ -400,6 +400,50 @@ pub async fn results(
     Ok(HttpResponse::Ok().json(r))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/batches/{id}/tickets",
+    tag = "exam",
+    summary = "打印准考证（PDF，每人一页；format=zip 时每个单位一个 PDF）。打印即重新签发访问码，所选考生原访问码作废；已开始考试的考生不再打印",
+    params(("id", description = "批次 id", example = 1)),
+    request_body = exams::tickets::TicketRequest,
+    responses(
+        (status = 200, description = "准考证文件", content(
+            (super::roster::File = "application/pdf"),
+            (super::roster::File = "application/zip"),
+        )),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn tickets(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    req: HttpRequest,
+    id: web::Path<i64>,
+    body: web::Json<exams::tickets::TicketRequest>,
+) -> ApiResult {
+    let grant = p.grant();
+    let id = *id;
+    let key = state.exam_key.clone();
+    let bureau = state.config.bureau_name.clone();
+    let url = {
+        let info = req.connection_info();
+        format!("{}://{}/exam", info.scheme(), info.host())
+    };
+    let printed = state
+        .db(move |c| exams::tickets::print(c, &grant, &key, &bureau, &url, id, &body))
+        .await?;
+    Ok(super::file_response(
+        &printed.filename,
+        printed.content_type,
+        printed.bytes,
+    ))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MyResults {
     items: Vec<exams::results::MyResult>,

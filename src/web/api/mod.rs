@@ -94,6 +94,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/exam/batches").post(exam::schedule))
                 .service(web::resource("/exam/batches/{id}/results").get(exam::results))
                 .service(web::resource("/exam/batches/{id}/regrade").post(exam::regrade))
+                .service(web::resource("/exam/batches/{id}/tickets").post(exam::tickets))
                 .service(web::resource("/me/exam-results").get(exam::my_results))
                 .service(web::resource("/exam/plans").post(exam::submit_plan))
                 .service(
@@ -183,12 +184,22 @@ fn created<T: serde::Serialize>(v: &T) -> HttpResponse {
 }
 
 pub fn xlsx_response(name: &str, bytes: Vec<u8>) -> HttpResponse {
+    file_response(
+        name,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        bytes,
+    )
+}
+
+/// A download: the ASCII fallback name keeps the extension, the real name is UTF-8.
+pub fn file_response(name: &str, content_type: &str, bytes: Vec<u8>) -> HttpResponse {
+    let ext = name.rsplit_once('.').map_or("bin", |(_, e)| e);
     HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .content_type(content_type)
         .insert_header((
             "Content-Disposition",
             format!(
-                "attachment; filename=\"export.xlsx\"; filename*=UTF-8''{}",
+                "attachment; filename=\"export.{ext}\"; filename*=UTF-8''{}",
                 urlencoding::encode(name)
             ),
         ))

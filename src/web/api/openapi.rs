@@ -68,6 +68,7 @@ use utoipa::{OpenApi, ToSchema};
         exam::extra_time,
         exam::extend_session,
         exam::results,
+        exam::tickets,
         exam::my_results,
         exam::regrade,
     ),
