@@ -657,6 +657,7 @@ fn exam_demo(
         kind: kind.into(),
         count,
         points,
+        partial_credit: None,
     };
     let input = zhifa::exams::BatchInput {
         title: "行政执法资格考试（演示）".into(),

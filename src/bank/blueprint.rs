@@ -34,6 +34,11 @@ pub struct SectionSpec {
     pub count: u32,
     /// Points per question.
     pub points: f64,
+    /// 多选 only: `none` (default, all or nothing), `half` (少选得一半分: some right options and
+    /// no wrong one earn half the points) or `proportional` (each right option chosen earns its
+    /// share, any wrong option earns nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_credit: Option<String>,
 }
 
 /// A checked section.
@@ -46,6 +51,55 @@ pub struct Section {
     pub points: f64,
     /// Questions wanted at each difficulty 1–5; `None`: any.
     pub by_difficulty: Option<[u32; 5]>,
+    pub credit: Credit,
+}
+
+/// How a multiple-choice answer that is not exactly the key is scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Credit {
+    #[default]
+    AllOrNothing,
+    Half,
+    Proportional,
+}
+
+impl Credit {
+    pub fn parse(s: Option<&str>) -> Option<Credit> {
+        match s.map(str::trim) {
+            None | Some("") | Some("none") => Some(Credit::AllOrNothing),
+            Some("half") => Some(Credit::Half),
+            Some("proportional") => Some(Credit::Proportional),
+            _ => None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Credit::AllOrNothing => "全对得分",
+            Credit::Half => "少选得一半分",
+            Credit::Proportional => "按选对比例得分",
+        }
+    }
+
+    /// Points for `given` against `key` (both sorted option letters, `""`: blank).
+    pub fn points(self, key: &str, given: &str, points: f64) -> f64 {
+        if key.is_empty() || given.is_empty() {
+            return 0.0;
+        }
+        if given == key {
+            return points;
+        }
+        let partial = given.chars().all(|c| key.contains(c));
+        match self {
+            Credit::AllOrNothing => 0.0,
+            _ if !partial => 0.0,
+            Credit::Half => points / 2.0,
+            Credit::Proportional => {
+                let share = points * given.chars().count() as f64 / key.chars().count() as f64;
+                (share * 100.0).floor() / 100.0
+            }
+        }
+    }
 }
 
 impl Section {
@@ -140,6 +194,17 @@ pub fn check(b: &Blueprint) -> Result<Vec<Section>, Vec<String>> {
             .as_deref()
             .map(|c| c.chars().filter(|c| !c.is_whitespace()).collect::<String>())
             .filter(|c| !c.is_empty());
+        let credit = Credit::parse(s.partial_credit.as_deref());
+        match credit {
+            None => errs.push(format!(
+                "第 {n} 节：部分得分规则“{}”应为 none、half 或 proportional",
+                s.partial_credit.as_deref().unwrap_or_default()
+            )),
+            Some(c) if c != Credit::AllOrNothing && kind != Some(QuestionKind::Multiple) => {
+                errs.push(format!("第 {n} 节：只有多选题可以设置部分得分"))
+            }
+            _ => {}
+        }
         if let (Some(part), Some(kind)) = (part, kind) {
             let category = match (part, category) {
                 (Part::Public, None) => Some(GENERAL_CATEGORY.to_string()),
@@ -152,6 +217,7 @@ pub fn check(b: &Blueprint) -> Result<Vec<Section>, Vec<String>> {
                 count: s.count,
                 points: s.points,
                 by_difficulty: mix.map(|m| split(s.count, &m)),
+                credit: credit.unwrap_or_default(),
             };
             if let Some(j) = out.iter().position(|o| o.overlaps(&section)) {
                 errs.push(format!(
@@ -349,6 +415,7 @@ mod tests {
             kind: kind.into(),
             count,
             points: 1.0,
+            partial_credit: None,
         }
     }
 
@@ -435,5 +502,26 @@ mod tests {
                 if mix[i] == 0 { prop_assert_eq!(s[i], 0); }
             }
         }
+    }
+
+    #[test]
+    fn partial_credit_scores_a_subset_of_the_key_without_a_wrong_option() {
+        use Credit::*;
+        assert_eq!(AllOrNothing.points("ACD", "ACD", 4.0), 4.0);
+        assert_eq!(AllOrNothing.points("ACD", "AC", 4.0), 0.0);
+        assert_eq!(Half.points("ACD", "AC", 4.0), 2.0);
+        assert_eq!(Half.points("ACD", "AB", 4.0), 0.0, "a wrong option earns nothing");
+        assert_eq!(Half.points("ACD", "", 4.0), 0.0);
+        assert_eq!(Proportional.points("ACD", "A", 3.0), 1.0);
+        assert_eq!(Proportional.points("ACD", "ABCD", 3.0), 0.0);
+        assert_eq!(Proportional.points("AB", "A", 1.0), 0.5);
+        let mut s = spec("公共法律知识", None, "单选", 5);
+        s.partial_credit = Some("half".into());
+        let b = Blueprint { sections: vec![s], difficulty_mix: None };
+        assert!(check(&b).unwrap_err()[0].contains("只有多选题"));
+        let mut s = spec("公共法律知识", None, "多选", 5);
+        s.partial_credit = Some("most".into());
+        let b = Blueprint { sections: vec![s], difficulty_mix: None };
+        assert!(check(&b).unwrap_err()[0].contains("none、half 或 proportional"));
     }
 }

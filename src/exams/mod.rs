@@ -9,12 +9,13 @@ pub mod db;
 pub mod loadtest;
 pub mod paper;
 pub mod plans;
+pub mod report;
 pub mod results;
 pub mod tickets;
 
 use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};
-use crate::bank::blueprint::{self, Blueprint, Section};
+use crate::bank::blueprint::{self, Blueprint, Credit, Section};
 use crate::bank::rules::{Content, OPTION_LETTERS, QuestionKind};
 use crate::bank::{self, content_of};
 use crate::db::DbConn;
@@ -325,6 +326,20 @@ fn draw_cells(conn: &mut DbConn, sections: &[Section], seed: u64) -> Result<Vec<
 pub struct Question {
     pub content: Content,
     pub points: f64,
+    pub credit: Credit,
+}
+
+/// One question of a graded paper.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemScore {
+    pub position: usize,
+    pub section: usize,
+    pub version_id: i64,
+    pub max: f64,
+    pub points: f64,
+    /// The answer in stored option letters (comparable across papers); `""`: blank.
+    pub given: String,
+    pub correct: bool,
 }
 
 /// What a batch's papers are made of: loaded once per process (it never changes once scheduled).
@@ -350,18 +365,38 @@ impl BatchPapers {
         )
     }
 
+    /// Each question of a candidate's paper graded against its answers (position → paper keys).
+    pub fn score_items(&self, items: &[Item], answers: &HashMap<i32, String>) -> Vec<ItemScore> {
+        items
+            .iter()
+            .filter_map(|it| {
+                let q = self.questions.get(&it.version_id)?;
+                let key = paper::paper_answer(q.content.kind, &q.content.answer, &it.option_order);
+                let given = answers
+                    .get(&(it.position as i32))
+                    .map(String::as_str)
+                    .unwrap_or("");
+                let points = q.credit.points(&key, given, q.points);
+                Some(ItemScore {
+                    position: it.position,
+                    section: it.section,
+                    version_id: it.version_id,
+                    max: q.points,
+                    points,
+                    given: paper::stored_answer(q.content.kind, given, &it.option_order),
+                    correct: !key.is_empty() && given == key,
+                })
+            })
+            .collect()
+    }
+
     /// Score of a set of answers (position → paper keys) on a candidate's paper.
     pub fn grade(&self, items: &[Item], answers: &HashMap<i32, String>) -> f64 {
-        let mut score = 0.0;
-        for it in items {
-            let Some(q) = self.questions.get(&it.version_id) else {
-                continue;
-            };
-            let key = paper::paper_answer(q.content.kind, &q.content.answer, &it.option_order);
-            if !key.is_empty() && answers.get(&(it.position as i32)) == Some(&key) {
-                score += q.points;
-            }
-        }
+        let score: f64 = self
+            .score_items(items, answers)
+            .iter()
+            .map(|s| s.points)
+            .sum();
         (score * 100.0).round() / 100.0
     }
 }
@@ -441,7 +476,11 @@ fn load_papers(conn: &mut DbConn, batch_id: i64) -> Result<BatchPapers> {
     let mut questions = HashMap::with_capacity(ids.len());
     for v in pinned {
         let section = section_of.get(&v.id).copied().unwrap_or(0);
-        let points = bp.sections.get(section).map(|s| s.points).unwrap_or(0.0);
+        let spec = bp.sections.get(section);
+        let points = spec.map(|s| s.points).unwrap_or(0.0);
+        let credit = spec
+            .and_then(|s| Credit::parse(s.partial_credit.as_deref()))
+            .unwrap_or_default();
         let mut content = content_of(&v);
         if let Some(cur) = current.get(&v.question_id)
             && cur.id != v.id
@@ -450,7 +489,14 @@ fn load_papers(conn: &mut DbConn, batch_id: i64) -> Result<BatchPapers> {
         {
             content.answer = cur.answer.clone();
         }
-        questions.insert(v.id, Question { content, points });
+        questions.insert(
+            v.id,
+            Question {
+                content,
+                points,
+                credit,
+            },
+        );
     }
     Ok(BatchPapers {
         batch,

@@ -186,6 +186,25 @@ pub fn paper_answer(kind: QuestionKind, stored: &str, order: &[u8]) -> String {
     }
 }
 
+/// A paper answer (paper keys) in stored option letters, so answers of different papers compare:
+/// the inverse of `paper_answer`. Judge answers are kept as paper keys (A 正确, B 错误: the
+/// same on every paper).
+pub fn stored_answer(kind: QuestionKind, given: &str, order: &[u8]) -> String {
+    match kind {
+        QuestionKind::Judge => given.to_string(),
+        _ => {
+            let mut letters: Vec<char> = given
+                .chars()
+                .filter_map(|k| OPTION_LETTERS.iter().position(|x| *x == k))
+                .filter_map(|paper_idx| order.get(paper_idx))
+                .filter_map(|stored| OPTION_LETTERS.get(*stored as usize).copied())
+                .collect();
+            letters.sort_unstable();
+            letters.into_iter().collect()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,7 +307,8 @@ mod tests {
                 v.sort_unstable();
                 v.into_iter().collect()
             };
-            prop_assert_eq!(back, stored);
+            prop_assert_eq!(&back, &stored);
+            prop_assert_eq!(stored_answer(QuestionKind::Multiple, &key, &order), stored);
         }
     }
 

@@ -792,6 +792,34 @@ both!(
             .await
             .expect(200);
         assert_eq!(r["changed"].as_array().unwrap().len(), 0);
+
+        // The score report shows the sections, the corrected total and the correction.
+        let ticket = s["tickets"][0]["ticket_no"].as_str().unwrap();
+        let (status, ct, pdf) = app
+            .get_file(&format!("/api/v1/exam/candidates/{ticket}/report"), &admin)
+            .await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
+        assert_eq!(ct, "application/pdf");
+        let text = pdf_text(&pdf);
+        let after = change["after"].as_f64().unwrap();
+        for want in [
+            "成 绩 报 告 单".to_string(),
+            s["tickets"][0]["name"].as_str().unwrap().to_string(),
+            "公共法律知识（通用） · 单选".to_string(),
+            format!("总分：{after} 分"),
+            "成绩更正记录".to_string(),
+            "100 →".to_string(),
+        ] {
+            assert!(text.contains(&want), "{want} not in {text}");
+        }
+        let (status, _, _) = app
+            .get_file("/api/v1/exam/candidates/2099001-00001/report", &admin)
+            .await;
+        assert_eq!(status, 404);
+        let (status, _, _) = app
+            .get_file(&format!("/api/v1/exam/candidates/{ticket}/report"), "")
+            .await;
+        assert_eq!(status, 401);
     }
 );
 

@@ -269,22 +269,12 @@ impl TestApp {
 
     /// A POST that answers with a file: its status, content type and bytes.
     pub async fn download(&self, path: &str, token: &str, body: Value) -> (u16, String, Vec<u8>) {
-        let r = self
-            .client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        let status = r.status().as_u16();
-        let ct = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        (status, ct, r.bytes().await.expect("body").to_vec())
+        file_of(self.client.post(self.url(path)).bearer_auth(token).json(&body)).await
+    }
+
+    /// A GET that answers with a file: its status, content type and bytes.
+    pub async fn get_file(&self, path: &str, token: &str) -> (u16, String, Vec<u8>) {
+        file_of(self.client.get(self.url(path)).bearer_auth(token)).await
     }
 
     pub async fn upload(&self, path: &str, token: &str, bytes: Vec<u8>) -> Resp {
@@ -418,4 +408,16 @@ pub fn pdf_text(pdf: &[u8]) -> String {
 
 pub fn pdf_pages(pdf: &[u8]) -> usize {
     lopdf::Document::load_mem(pdf).expect("a readable PDF").get_pages().len()
+}
+
+async fn file_of(req: reqwest::RequestBuilder) -> (u16, String, Vec<u8>) {
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (status, ct, r.bytes().await.expect("body").to_vec())
 }

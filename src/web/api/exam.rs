@@ -444,6 +444,34 @@ pub async fn tickets(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/exam/candidates/{ticket_no}/report",
+    tag = "exam",
+    summary = "考生成绩报告单（PDF）：分节得分、总分、是否合格与成绩更正记录。管理员可取任何考生的，执法人员账号只能取本人的",
+    params(("ticket_no", description = "准考证号", example = "2026001-00001")),
+    responses(
+        (status = 200, description = "成绩报告单", content((super::roster::File = "application/pdf"))),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn report(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    ticket: web::Path<String>,
+) -> ApiResult {
+    let grant = p.grant();
+    let papers = state.papers.clone();
+    let bureau = state.config.bureau_name.clone();
+    let (name, bytes) = state
+        .db(move |c| exams::report::pdf(c, &grant, &papers, &bureau, &ticket))
+        .await?;
+    Ok(super::file_response(&name, "application/pdf", bytes))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MyResults {
     items: Vec<exams::results::MyResult>,

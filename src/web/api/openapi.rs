@@ -69,6 +69,7 @@ use utoipa::{OpenApi, ToSchema};
         exam::extend_session,
         exam::results,
         exam::tickets,
+        exam::report,
         exam::my_results,
         exam::regrade,
     ),

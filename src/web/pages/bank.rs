@@ -668,6 +668,7 @@ pub async fn blueprint(
                 kind: r.kind.clone(),
                 count,
                 points,
+                partial_credit: None,
             }),
             _ => problems.push(format!("第 {} 行：题量和每题分值须为数字", i + 1)),
         }
