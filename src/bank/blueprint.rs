@@ -510,18 +510,28 @@ mod tests {
         assert_eq!(AllOrNothing.points("ACD", "ACD", 4.0), 4.0);
         assert_eq!(AllOrNothing.points("ACD", "AC", 4.0), 0.0);
         assert_eq!(Half.points("ACD", "AC", 4.0), 2.0);
-        assert_eq!(Half.points("ACD", "AB", 4.0), 0.0, "a wrong option earns nothing");
+        assert_eq!(
+            Half.points("ACD", "AB", 4.0),
+            0.0,
+            "a wrong option earns nothing"
+        );
         assert_eq!(Half.points("ACD", "", 4.0), 0.0);
         assert_eq!(Proportional.points("ACD", "A", 3.0), 1.0);
         assert_eq!(Proportional.points("ACD", "ABCD", 3.0), 0.0);
         assert_eq!(Proportional.points("AB", "A", 1.0), 0.5);
         let mut s = spec("公共法律知识", None, "单选", 5);
         s.partial_credit = Some("half".into());
-        let b = Blueprint { sections: vec![s], difficulty_mix: None };
+        let b = Blueprint {
+            sections: vec![s],
+            difficulty_mix: None,
+        };
         assert!(check(&b).unwrap_err()[0].contains("只有多选题"));
         let mut s = spec("公共法律知识", None, "多选", 5);
         s.partial_credit = Some("most".into());
-        let b = Blueprint { sections: vec![s], difficulty_mix: None };
+        let b = Blueprint {
+            sections: vec![s],
+            difficulty_mix: None,
+        };
         assert!(check(&b).unwrap_err()[0].contains("none、half 或 proportional"));
     }
 }

@@ -500,3 +500,14 @@ pub fn batch_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<i64>> 
         .first(conn)
         .optional()
 }
+
+/// Every saved answer of a batch's handed-in attempts: (attempt, position, answer).
+pub fn answers_of_batch(conn: &mut DbConn, batch_id: i64) -> QueryResult<Vec<(i64, i32, String)>> {
+    ea::table
+        .inner_join(at::table.on(at::id.eq(ea::attempt_id)))
+        .inner_join(ec::table.on(ec::id.eq(at::candidate_id)))
+        .filter(ec::batch_id.eq(batch_id))
+        .filter(at::submitted_at.is_not_null())
+        .select((ea::attempt_id, ea::position, ea::answer))
+        .load(conn)
+}

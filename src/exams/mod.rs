@@ -4,6 +4,7 @@
 //! server closing attempts at their deadline.
 
 pub mod access;
+pub mod analysis;
 pub mod commit;
 pub mod db;
 pub mod loadtest;
@@ -11,6 +12,7 @@ pub mod paper;
 pub mod plans;
 pub mod report;
 pub mod results;
+pub mod stats;
 pub mod tickets;
 
 use crate::audit::{self, Change};

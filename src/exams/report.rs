@@ -34,8 +34,8 @@ pub fn pdf(
     bureau: &str,
     ticket_no: &str,
 ) -> Result<(String, Vec<u8>)> {
-    let c = db::candidate_by_ticket(conn, ticket_no)?
-        .ok_or_else(|| Error::not_found("准考证号"))?;
+    let c =
+        db::candidate_by_ticket(conn, ticket_no)?.ok_or_else(|| Error::not_found("准考证号"))?;
     let own = matches!(grant.scope(), Scope::Officer(id) if *id == c.officer_id);
     if !own {
         grant.require(Capability::ManageExams)?;
@@ -114,7 +114,14 @@ pub fn pdf(
         ("身份证号", masked),
         ("工作单位", unit),
         ("准考证号", c.ticket_no.clone()),
-        ("考试场次", format!("{}（{}）", session.name, chinese_datetime(&session.starts_at))),
+        (
+            "考试场次",
+            format!(
+                "{}（{}）",
+                session.name,
+                chinese_datetime(&session.starts_at)
+            ),
+        ),
         (
             "交卷情况",
             match attempt.as_ref().and_then(|a| a.submitted_at) {
@@ -126,15 +133,35 @@ pub fn pdf(
     let mut y = 236.0;
     for (label, value) in &info {
         page.text(Style::Bold, 11.0, left, y, label);
-        y = page.paragraph(Style::Regular, 11.0, (left + 26.0, y), right - left - 26.0, 5.2, value) - 3.0;
+        y = page.paragraph(
+            Style::Regular,
+            11.0,
+            (left + 26.0, y),
+            right - left - 26.0,
+            5.2,
+            value,
+        ) - 3.0;
     }
 
     // The section table.
     y -= 4.0;
-    let cols = [left, left + 78.0, left + 96.0, left + 118.0, left + 136.0, left + 152.0, right];
+    let cols = [
+        left,
+        left + 78.0,
+        left + 96.0,
+        left + 118.0,
+        left + 136.0,
+        left + 152.0,
+        right,
+    ];
     let heads = ["考试内容", "题数", "每题分值", "答对", "得分", "满分"];
     let row_h = 8.0;
-    page.rect((left, y - row_h + 2.5), (right - left, row_h), Some(Rgb8(238, 238, 238)), None);
+    page.rect(
+        (left, y - row_h + 2.5),
+        (right - left, row_h),
+        Some(Rgb8(238, 238, 238)),
+        None,
+    );
     for (i, h) in heads.iter().enumerate() {
         page.text(Style::Bold, 10.0, cols[i] + 2.0, y - 3.0, h);
     }
@@ -159,18 +186,36 @@ pub fn pdf(
         let cells = [
             l.count.to_string(),
             fmt(l.points),
-            if shown { l.right.to_string() } else { "—".into() },
-            if shown { fmt((l.score * 100.0).round() / 100.0) } else { "—".into() },
+            if shown {
+                l.right.to_string()
+            } else {
+                "—".into()
+            },
+            if shown {
+                fmt((l.score * 100.0).round() / 100.0)
+            } else {
+                "—".into()
+            },
             fmt(l.max),
         ];
         for (i, v) in cells.iter().enumerate() {
             page.text(Style::Regular, 10.0, cols[i + 1] + 2.0, y - 3.0, v);
         }
-        page.line(&[(left, y - h + 2.5), (right, y - h + 2.5)], Rgb8::GREY, 0.4, false);
+        page.line(
+            &[(left, y - h + 2.5), (right, y - h + 2.5)],
+            Rgb8::GREY,
+            0.4,
+            false,
+        );
         y -= h;
     }
     let bottom = y + 2.5;
-    page.rect((left, bottom), (right - left, top - bottom), None, Some((Rgb8::BLACK, 0.8)));
+    page.rect(
+        (left, bottom),
+        (right - left, top - bottom),
+        None,
+        Some((Rgb8::BLACK, 0.8)),
+    );
     for x in &cols[1..cols.len() - 1] {
         page.line(&[(*x, bottom), (*x, top)], Rgb8::GREY, 0.4, false);
     }
@@ -180,7 +225,18 @@ pub fn pdf(
     match closed {
         Some(a) => {
             let score = a.score.unwrap_or(0.0);
-            page.text(Style::Bold, 13.0, left, y, &format!("总分：{} 分（满分 {} 分，合格线 {} 分）", fmt(score), fmt(batch.total_points), fmt(batch.pass_mark)));
+            page.text(
+                Style::Bold,
+                13.0,
+                left,
+                y,
+                &format!(
+                    "总分：{} 分（满分 {} 分，合格线 {} 分）",
+                    fmt(score),
+                    fmt(batch.total_points),
+                    fmt(batch.pass_mark)
+                ),
+            );
             let (verdict, color) = if a.passed == Some(true) {
                 ("考试结果：合格", Rgb8(0, 110, 60))
             } else {
@@ -190,7 +246,13 @@ pub fn pdf(
             page.text_in(Style::Bold, 15.0, left, y, color, verdict);
         }
         None => {
-            page.text(Style::Bold, 13.0, left, y, &format!("考试结果：{status}，暂无成绩"));
+            page.text(
+                Style::Bold,
+                13.0,
+                left,
+                y,
+                &format!("考试结果：{status}，暂无成绩"),
+            );
         }
     }
     if !corrections.is_empty() {
@@ -203,7 +265,10 @@ pub fn pdf(
                 9.5,
                 left + 4.0,
                 y,
-                &format!("{}　{summary}（题目答案经核实更正后重新评分）", chinese_date(at.date())),
+                &format!(
+                    "{}　{summary}（题目答案经核实更正后重新评分）",
+                    chinese_date(at.date())
+                ),
             );
         }
     }
@@ -213,7 +278,10 @@ pub fn pdf(
         left,
         40.0,
         Rgb8::GREY,
-        &format!("批次 {}，试卷按批次种子与考生座位号组卷，题目版本已固定，可供复核。", batch.code),
+        &format!(
+            "批次 {}，试卷按批次种子与考生座位号组卷，题目版本已固定，可供复核。",
+            batch.code
+        ),
     );
     page.right(Style::Regular, 12.0, right, 30.0, bureau);
     page.right(

@@ -92,7 +92,10 @@ type Raw = (
 );
 
 /// Where a candidate stands: 未开始, 作答中, 到时收卷 or 已交卷.
-pub(crate) fn status_label(started: Option<NaiveDateTime>, closed_by: Option<&str>) -> &'static str {
+pub(crate) fn status_label(
+    started: Option<NaiveDateTime>,
+    closed_by: Option<&str>,
+) -> &'static str {
     match (started, closed_by) {
         (None, _) => "未开始",
         (Some(_), None) => "作答中",

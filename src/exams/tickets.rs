@@ -19,7 +19,9 @@ use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};
 use crate::bank::blueprint::Blueprint;
 use crate::db::DbConn;
-use crate::db::schema::{exam_attempts as at, exam_candidates as ec, officer_photos, officers, units};
+use crate::db::schema::{
+    exam_attempts as at, exam_candidates as ec, officer_photos, officers, units,
+};
 use crate::error::{Error, Result};
 use crate::pdf::{Doc, Page, Rgb8, Style};
 use crate::roster::rules::chinese_datetime;
@@ -109,7 +111,19 @@ pub fn print(
         ),
         None => None,
     };
-    type Row = (i64, String, i64, i32, String, String, String, String, bool, Option<i64>, i64);
+    type Row = (
+        i64,
+        String,
+        i64,
+        i32,
+        String,
+        String,
+        String,
+        String,
+        bool,
+        Option<i64>,
+        i64,
+    );
     let rows: Vec<Row> = ec::table
         .inner_join(officers::table.inner_join(units::table))
         .left_join(at::table)
@@ -129,7 +143,8 @@ pub fn print(
             ec::officer_id,
         ))
         .load(conn)?;
-    let wanted: std::collections::HashSet<&str> = req.ticket_nos.iter().map(String::as_str).collect();
+    let wanted: std::collections::HashSet<&str> =
+        req.ticket_nos.iter().map(String::as_str).collect();
     for t in &req.ticket_nos {
         if !rows.iter().any(|r| &r.1 == t) {
             return Err(Error::invalid(
@@ -142,7 +157,11 @@ pub fn print(
     let chosen: Vec<&Row> = rows
         .iter()
         .filter(|r| wanted.is_empty() || wanted.contains(r.1.as_str()))
-        .filter(|r| unit_path.as_ref().is_none_or(|p| r.7.starts_with(p.as_str())))
+        .filter(|r| {
+            unit_path
+                .as_ref()
+                .is_none_or(|p| r.7.starts_with(p.as_str()))
+        })
         .filter(|r| {
             if r.9.is_some() {
                 started.push(r.1.clone());
@@ -218,15 +237,22 @@ pub fn print(
             .compression_method(zip::CompressionMethod::Stored);
         for ((_, unit), list) in &by_unit {
             let pdf = render(list)?;
-            out.start_file(format!("{}-{}-准考证.pdf", batch.code, file_safe(unit)), options)
-                .map_err(|e| Error::Internal(e.into()))?;
+            out.start_file(
+                format!("{}-{}-准考证.pdf", batch.code, file_safe(unit)),
+                options,
+            )
+            .map_err(|e| Error::Internal(e.into()))?;
             out.write_all(&pdf).map_err(|e| Error::Internal(e.into()))?;
         }
         let bytes = out
             .finish()
             .map_err(|e| Error::Internal(e.into()))?
             .into_inner();
-        (format!("{}-准考证.zip", batch.code), "application/zip", bytes)
+        (
+            format!("{}-准考证.zip", batch.code),
+            "application/zip",
+            bytes,
+        )
     } else {
         let all: Vec<&Entry> = entries.iter().collect();
         let name = match (entries.len(), req.unit_id) {
@@ -284,7 +310,11 @@ fn subjects(blueprint: &str) -> String {
     };
     let mut parts: Vec<String> = Vec::new();
     for s in &b.sections {
-        let label = match s.category.as_deref().filter(|c| !c.is_empty() && *c != "通用") {
+        let label = match s
+            .category
+            .as_deref()
+            .filter(|c| !c.is_empty() && *c != "通用")
+        {
             Some(c) => format!("{}（{c}）", s.part),
             None => s.part.clone(),
         };
@@ -315,7 +345,12 @@ fn ticket(
     p.centered(Style::Bold, 22.0, A4.0 / 2.0, 258.0, "准 考 证");
     // The frame of the ticket block.
     let (top, bottom) = (250.0, 136.0);
-    p.rect((left, bottom), (right - left, top - bottom), None, Some((Rgb8::BLACK, 1.0)));
+    p.rect(
+        (left, bottom),
+        (right - left, top - bottom),
+        None,
+        Some((Rgb8::BLACK, 1.0)),
+    );
     let label_x = left + 5.0;
     let value_x = left + 32.0;
     let rows: [(&str, String); 8] = [
@@ -325,18 +360,40 @@ fn ticket(
         ("工作单位", e.unit.clone()),
         ("考试科目", subjects.to_string()),
         ("考试场次", e.session.clone()),
-        ("考试时间", format!("{} 至 {}", chinese_datetime(&e.starts_at), chinese_datetime(&e.ends_at))),
-        ("考试时长", format!("{} 分钟（以系统倒计时为准）", batch.duration_minutes)),
+        (
+            "考试时间",
+            format!(
+                "{} 至 {}",
+                chinese_datetime(&e.starts_at),
+                chinese_datetime(&e.ends_at)
+            ),
+        ),
+        (
+            "考试时长",
+            format!("{} 分钟（以系统倒计时为准）", batch.duration_minutes),
+        ),
     ];
     let mut y = top - 10.0;
     for (label, value) in rows.iter() {
         p.text(Style::Bold, 11.0, label_x, y, label);
-        y = p.paragraph(Style::Regular, 11.0, (value_x, y), right - value_x - 42.0, 5.2, value) - 4.5;
+        y = p.paragraph(
+            Style::Regular,
+            11.0,
+            (value_x, y),
+            right - value_x - 42.0,
+            5.2,
+            value,
+        ) - 4.5;
     }
     photo_box(p, photo, (right - 40.0, top - 52.0));
     // The access code, large and spaced so it is read without mistakes.
     let code_y = bottom + 14.0;
-    p.line(&[(left, code_y + 10.0), (right, code_y + 10.0)], Rgb8::GREY, 0.5, true);
+    p.line(
+        &[(left, code_y + 10.0), (right, code_y + 10.0)],
+        Rgb8::GREY,
+        0.5,
+        true,
+    );
     p.text(Style::Bold, 11.0, label_x, code_y + 2.0, "访 问 码");
     let spaced: String = e
         .code
@@ -347,7 +404,14 @@ fn ticket(
         .collect::<Vec<_>>()
         .join(" ");
     p.text_in(Style::Bold, 20.0, value_x, code_y, Rgb8::RED, &spaced);
-    p.text_in(Style::Regular, 8.5, value_x, code_y - 7.0, Rgb8::GREY, "访问码仅印在本准考证上；补打准考证后原访问码作废。");
+    p.text_in(
+        Style::Regular,
+        8.5,
+        value_x,
+        code_y - 7.0,
+        Rgb8::GREY,
+        "访问码仅印在本准考证上；补打准考证后原访问码作废。",
+    );
     // Where to sit the exam.
     let mut y = bottom - 10.0;
     p.text(Style::Bold, 11.0, left, y, "考试网址");
@@ -366,7 +430,13 @@ fn ticket(
         ) - 1.6;
     }
     p.right(Style::Regular, 11.0, right, 22.0, bureau);
-    p.right(Style::Regular, 9.0, right, 16.0, &format!("批次 {}", batch.code));
+    p.right(
+        Style::Regular,
+        9.0,
+        right,
+        16.0,
+        &format!("批次 {}", batch.code),
+    );
     Ok(())
 }
 
@@ -377,8 +447,20 @@ fn photo_box(p: &mut Page, photo: Option<crate::pdf::ImageId>, (x, y): (f32, f32
     match photo {
         Some(id) => p.image(id, (x + 0.5, y + 0.5), (w - 1.0, h - 1.0)),
         None => {
-            p.centered(Style::Regular, 9.0, x + w / 2.0, y + h / 2.0 + 1.5, "贴照片处");
-            p.centered(Style::Regular, 7.0, x + w / 2.0, y + h / 2.0 - 3.5, "（近期免冠一寸照）");
+            p.centered(
+                Style::Regular,
+                9.0,
+                x + w / 2.0,
+                y + h / 2.0 + 1.5,
+                "贴照片处",
+            );
+            p.centered(
+                Style::Regular,
+                7.0,
+                x + w / 2.0,
+                y + h / 2.0 - 3.5,
+                "（近期免冠一寸照）",
+            );
         }
     }
 }

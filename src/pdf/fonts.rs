@@ -97,7 +97,10 @@ impl Face {
 
     /// The advance of a glyph, in em.
     pub fn advance(&self, glyph: u16) -> f32 {
-        self.advances.get(usize::from(glyph)).copied().unwrap_or(1.0)
+        self.advances
+            .get(usize::from(glyph))
+            .copied()
+            .unwrap_or(1.0)
     }
 
     /// The face cut down to these glyphs (with .notdef first, as the subsetter requires),

@@ -149,7 +149,10 @@ impl Page {
     }
 
     pub fn text_in(&mut self, style: Style, size: f32, x: f32, y: f32, color: Rgb8, text: &str) {
-        let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let text: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         self.items.push(Item::Text {
             style,
             size,
@@ -186,7 +189,13 @@ impl Page {
         y
     }
 
-    pub fn rect(&mut self, (x, y): (f32, f32), (w, h): (f32, f32), fill: Option<Rgb8>, stroke: Option<(Rgb8, f32)>) {
+    pub fn rect(
+        &mut self,
+        (x, y): (f32, f32),
+        (w, h): (f32, f32),
+        fill: Option<Rgb8>,
+        stroke: Option<(Rgb8, f32)>,
+    ) {
         self.items.push(Item::Rect {
             x,
             y,
@@ -404,7 +413,9 @@ impl Doc {
             pages.push(PdfPage::new(Mm(page.width), Mm(page.height), ops));
         }
         let mut warnings = Vec::new();
-        Ok(pdf.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings))
+        Ok(pdf
+            .with_pages(pages)
+            .save(&PdfSaveOptions::default(), &mut warnings))
     }
 }
 

@@ -14,11 +14,25 @@ fn rare_names_print_as_text_in_a_small_file() {
     page.centered(Style::Bold, 14.0, 42.8, 45.0, "行政执法证");
     // Ext A, Ext B, Ext E: 䶮 is in Noto, 𠇔 and 𬌗 too; 𠀁 only in HanaMinB.
     page.text(Style::Regular, 9.0, 5.0, 30.0, "姓名：刘䶮 王𠇔 李𬌗 陈𠀁");
-    page.text(Style::Regular, 9.0, 5.0, 20.0, "证号：11010126000123X 2024年3月1日");
+    page.text(
+        Style::Regular,
+        9.0,
+        5.0,
+        20.0,
+        "证号：11010126000123X 2024年3月1日",
+    );
     let pdf = doc.render().expect("renders");
     assert!(pdf.len() < 60_000, "{} bytes", pdf.len());
     let text = text_of(&pdf);
-    for want in ["行政执法证", "刘䶮", "王𠇔", "李𬌗", "陈𠀁", "11010126000123X", "2024年3月1日"] {
+    for want in [
+        "行政执法证",
+        "刘䶮",
+        "王𠇔",
+        "李𬌗",
+        "陈𠀁",
+        "11010126000123X",
+        "2024年3月1日",
+    ] {
         assert!(text.contains(want), "{want} not in {text:?}");
     }
 }
@@ -27,7 +41,8 @@ fn rare_names_print_as_text_in_a_small_file() {
 fn a_character_no_face_has_refuses_the_document_by_name() {
     let mut doc = Doc::new("测试");
     // U+30000 (Ext G) is in none of the shipped faces.
-    doc.page(100.0, 100.0).text(Style::Regular, 9.0, 5.0, 5.0, "张\u{30000}");
+    doc.page(100.0, 100.0)
+        .text(Style::Regular, 9.0, 5.0, 5.0, "张\u{30000}");
     let err = doc.render().expect_err("refused").to_string();
     assert!(err.contains("U+30000"), "{err}");
     assert!(check_printable("张三䶮").is_ok());
@@ -42,7 +57,11 @@ fn a_configured_fallback_face_fills_what_the_others_lack() {
     let bare = fonts::Fonts::new(parse("r", regular), parse("b", bold), Vec::new());
     assert_eq!(bare.uncovered("陈𠀁"), Some('𠀁'));
     // ...a fallback that has it covers it, and the faces before it still draw the rest.
-    let with = fonts::Fonts::new(parse("r", regular), parse("b", bold), vec![parse("x", extensions)]);
+    let with = fonts::Fonts::new(
+        parse("r", regular),
+        parse("b", bold),
+        vec![parse("x", extensions)],
+    );
     assert_eq!(with.uncovered("陈𠀁"), None);
     assert_eq!(with.pick(Style::Regular, '陈').map(|p| p.0), Some(0));
     assert_eq!(with.pick(Style::Bold, '陈').map(|p| p.0), Some(1));

@@ -930,7 +930,16 @@ both!(
         assert_eq!(pdf_pages(&pdf), 2, "the started candidate is not reprinted");
         let text = pdf_text(&pdf);
         let name = |i: usize| tickets[i]["name"].as_str().unwrap().to_string();
-        for want in ["准 考 证", "2026年第一批行政执法资格考试", &name(1), &name(2), "考试测试局", "考 场 规 则", "公共法律知识", "司法局"] {
+        for want in [
+            "准 考 证",
+            "2026年第一批行政执法资格考试",
+            &name(1),
+            &name(2),
+            "考试测试局",
+            "考 场 规 则",
+            "公共法律知识",
+            "司法局",
+        ] {
             assert!(text.contains(want), "{want} not in {text}");
         }
         assert!(!text.contains(&name(0)));
@@ -954,7 +963,11 @@ both!(
 
         // One ticket by number; a number not in the batch is named.
         let (status, _, one) = app
-            .download(&path, &admin, json!({"ticket_nos": [tickets[2]["ticket_no"]]}))
+            .download(
+                &path,
+                &admin,
+                json!({"ticket_nos": [tickets[2]["ticket_no"]]}),
+            )
             .await;
         assert_eq!(status, 200);
         assert_eq!(pdf_pages(&one), 1);
@@ -985,5 +998,85 @@ both!(
                 .unwrap()
         };
         assert_eq!(n, 3);
+    }
+);
+
+both!(
+    the_batch_analysis_reports_items_distribution_and_the_copying_screen,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let s = schedule_full(&app, &admin, 4, true).await;
+        let batch = s["batch_id"].as_i64().unwrap();
+        // Two know everything, one hands in a blank paper, one never comes.
+        for t in &s["tickets"].as_array().unwrap()[..3] {
+            let token = login(&app, t).await;
+            let a = app
+                .post("/api/v1/exam/attempt", &token, json!({}))
+                .await
+                .expect(200);
+            if t != &s["tickets"][2] {
+                answer_everything_right(&app, &token, &a).await;
+            }
+            app.post("/api/v1/exam/attempt/submit", &token, json!({}))
+                .await
+                .expect(200);
+        }
+        let r = app
+            .get(&format!("/api/v1/exam/batches/{batch}/analysis"), &admin)
+            .await
+            .expect(200);
+        assert_eq!(r["candidates"], 3);
+        let bins = r["score_bins"].as_array().unwrap();
+        assert_eq!(bins.len(), 20);
+        assert_eq!(
+            bins.iter()
+                .map(|b| b["count"].as_u64().unwrap())
+                .sum::<u64>(),
+            3
+        );
+        assert_eq!(bins[19]["count"], 2, "100 falls in the last bin");
+        assert_eq!(bins[0]["count"], 1);
+        let items = r["items"].as_array().unwrap();
+        assert!(
+            items.len() >= 25,
+            "every question of the papers: {}",
+            items.len()
+        );
+        let it = &items[0];
+        assert!(
+            it["code"].as_str().unwrap().starts_with("Q-")
+                || !it["code"].as_str().unwrap().is_empty()
+        );
+        assert_eq!(
+            it["flags"][0], "作答人数不足",
+            "three papers are too few to judge"
+        );
+        assert!(
+            it["answers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["answer"] == "未作答")
+        );
+        assert!(r["screen_method"].as_str().unwrap().contains("ω"));
+        assert_eq!(r["suspects"].as_array().unwrap().len(), 0);
+        let (status, ct, svg) = app
+            .get_file(
+                &format!("/api/v1/exam/batches/{batch}/distribution.svg"),
+                &admin,
+            )
+            .await;
+        assert_eq!(status, 200);
+        assert!(ct.starts_with("image/svg+xml"));
+        let svg = String::from_utf8(svg).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("合格线 60"),
+            "{svg}"
+        );
+        let r = app
+            .get(&format!("/api/v1/exam/batches/{batch}/analysis"), "")
+            .await;
+        assert_eq!(r.status, 401);
     }
 );

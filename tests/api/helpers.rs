@@ -269,7 +269,13 @@ impl TestApp {
 
     /// A POST that answers with a file: its status, content type and bytes.
     pub async fn download(&self, path: &str, token: &str, body: Value) -> (u16, String, Vec<u8>) {
-        file_of(self.client.post(self.url(path)).bearer_auth(token).json(&body)).await
+        file_of(
+            self.client
+                .post(self.url(path))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
     }
 
     /// A GET that answers with a file: its status, content type and bytes.
@@ -407,7 +413,10 @@ pub fn pdf_text(pdf: &[u8]) -> String {
 }
 
 pub fn pdf_pages(pdf: &[u8]) -> usize {
-    lopdf::Document::load_mem(pdf).expect("a readable PDF").get_pages().len()
+    lopdf::Document::load_mem(pdf)
+        .expect("a readable PDF")
+        .get_pages()
+        .len()
 }
 
 async fn file_of(req: reqwest::RequestBuilder) -> (u16, String, Vec<u8>) {

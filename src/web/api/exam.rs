@@ -472,6 +472,64 @@ pub async fn report(
     Ok(super::file_response(&name, "application/pdf", bytes))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/exam/batches/{id}/analysis",
+    tag = "exam",
+    summary = "批次统计（管理员）：逐题难度、区分度、点二列相关与疑题标记，KR-20 信度，分数分布，雷同答卷筛查（ω 指数）及其证据",
+    params(("id", description = "批次 id", example = 1)),
+    responses(
+        (status = 200, description = "成功", body = exams::analysis::BatchAnalysis),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn analysis(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
+    let grant = p.grant();
+    let papers = state.papers.clone();
+    let id = *id;
+    let a = state
+        .db(move |c| exams::analysis::analyse(c, &grant, &papers, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(a))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/exam/batches/{id}/distribution.svg",
+    tag = "exam",
+    summary = "批次分数分布图（SVG，管理员）",
+    params(("id", description = "批次 id", example = 1)),
+    responses(
+        (status = 200, description = "SVG 图", content((String = "image/svg+xml"))),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn distribution(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
+    let grant = p.grant();
+    let papers = state.papers.clone();
+    let id = *id;
+    let a = state
+        .db(move |c| exams::analysis::analyse(c, &grant, &papers, id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml; charset=utf-8")
+        .body(a.histogram_svg))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct MyResults {
     items: Vec<exams::results::MyResult>,

@@ -95,6 +95,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/exam/batches/{id}/results").get(exam::results))
                 .service(web::resource("/exam/batches/{id}/regrade").post(exam::regrade))
                 .service(web::resource("/exam/batches/{id}/tickets").post(exam::tickets))
+                .service(web::resource("/exam/batches/{id}/analysis").get(exam::analysis))
+                .service(
+                    web::resource("/exam/batches/{id}/distribution.svg").get(exam::distribution),
+                )
                 .service(web::resource("/exam/candidates/{ticket}/report").get(exam::report))
                 .service(web::resource("/me/exam-results").get(exam::my_results))
                 .service(web::resource("/exam/plans").post(exam::submit_plan))

@@ -70,6 +70,8 @@ use utoipa::{OpenApi, ToSchema};
         exam::results,
         exam::tickets,
         exam::report,
+        exam::analysis,
+        exam::distribution,
         exam::my_results,
         exam::regrade,
     ),
