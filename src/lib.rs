@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod exams;
+pub mod jobs;
 pub mod pdf;
 pub mod roster;
 pub mod sheet;
@@ -67,7 +68,7 @@ pub fn serve(
     // database work runs on the blocking pool: more threads than connections only queue
     let blocking = (state.config.pool_size as usize).div_ceil(workers).max(2);
     spawn_checkpoints(&state);
-    spawn_exam_closer(&state);
+    jobs::spawn(&state);
     state.answers.spawn(state.pool.clone());
     let data = aweb::Data::new(state);
     let server = HttpServer::new(move || {
@@ -99,29 +100,6 @@ pub fn serve(
     .listen(listener)?
     .run();
     Ok(server)
-}
-
-/// Every 5 seconds: records the exams started since the last run in the audit trail, and closes
-/// attempts whose time is up, whether or not anyone is connected (several replicas may run it).
-fn spawn_exam_closer(state: &web::AppState) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let papers = state.papers.clone();
-            if let Err(e) = state
-                .db(move |c| {
-                    exams::record_starts(c)?;
-                    exams::close_all_expired(c, &papers)
-                })
-                .await
-            {
-                tracing::error!("考场后台任务（记录开考、到时收卷）失败：{e}");
-            }
-        }
-    });
 }
 
 /// Signs the audit chain's head now and then every `checkpoint_seconds` (when it moved), on the

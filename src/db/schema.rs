@@ -174,6 +174,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+        last_started_at -> Nullable<Timestamp>,
+        last_finished_at -> Nullable<Timestamp>,
+        last_result -> Text,
+        last_ok -> Bool,
+        runs -> Int8,
+    }
+}
+
+diesel::table! {
     login_failures (username) {
         username -> Text,
         failures -> Int4,
@@ -343,6 +356,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exam_plans,
     exam_sessions,
     import_jobs,
+    job_leases,
     login_failures,
     officer_photos,
     officer_postings,

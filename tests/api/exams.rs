@@ -1080,3 +1080,53 @@ both!(
         assert_eq!(r.status, 401);
     }
 );
+
+both!(
+    a_background_job_runs_on_one_replica_at_a_time_and_moves_when_its_holder_dies,
+    |app: TestApp| async move {
+        use zhifa::jobs;
+        let mut c = app.conn();
+        let now = zhifa::db::now();
+        assert!(jobs::try_lease(&mut c, "test.lease", "replica-a", now).unwrap());
+        assert!(!jobs::try_lease(&mut c, "test.lease", "replica-b", now).unwrap());
+        // the holder renews
+        assert!(jobs::try_lease(&mut c, "test.lease", "replica-a", now).unwrap());
+        // once it lapses (the holder died), another replica takes it
+        let later = now + jobs::LEASE + chrono::TimeDelta::seconds(1);
+        assert!(jobs::try_lease(&mut c, "test.lease", "replica-b", later).unwrap());
+        assert!(!jobs::try_lease(&mut c, "test.lease", "replica-a", later).unwrap());
+
+        // The server's own runner holds the exam closer: another replica stands by...
+        let job = jobs::all()
+            .into_iter()
+            .find(|j| j.name == "exam.close")
+            .unwrap();
+        let mut held = false;
+        for _ in 0..50 {
+            if jobs::status(&mut c)
+                .unwrap()
+                .iter()
+                .any(|s| s.name == "exam.close" && s.runs > 0)
+            {
+                held = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(held, "the server's runner ran the exam closer");
+        assert_eq!(
+            jobs::run_once(&mut c, &app.state, &job, "replica-b").unwrap(),
+            None
+        );
+        // ...and takes over when the lease lapses.
+        app.sql(
+            "UPDATE job_leases SET expires_at = '2000-01-01 00:00:00' WHERE name = 'exam.close'",
+        );
+        let done = jobs::run_once(&mut c, &app.state, &job, "replica-b").unwrap();
+        assert!(done.unwrap().contains("到时收卷 0 份"));
+        let st = jobs::status(&mut c).unwrap();
+        let s = st.iter().find(|s| s.name == "exam.close").unwrap();
+        assert_eq!(s.holder, "replica-b");
+        assert!(s.last_ok);
+    }
+);
