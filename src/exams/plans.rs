@@ -6,7 +6,7 @@
 use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};
 use crate::db::DbConn;
-use crate::db::schema::{exam_plan_candidates as pc, exam_plans as pl, officers};
+use crate::db::schema::{exam_plan_candidates as pc, exam_plans as pl, officers, units};
 use crate::error::{Error, Result};
 use crate::roster::rules::{Eligibility, IdNumber};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -532,4 +532,71 @@ pub fn approved_officers(conn: &mut DbConn, plan_ids: &[i64]) -> Result<Vec<i64>
         );
     }
     Ok(out)
+}
+
+/// A plan in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanSummary {
+    pub id: i64,
+    pub unit: String,
+    pub title: String,
+    pub status: String,
+    #[schema(value_type = String)]
+    pub submitted_at: NaiveDateTime,
+    pub candidates: i64,
+    pub approved: i64,
+}
+
+/// The plans the caller may see, newest first: the bureau all, a unit its own subtree's.
+pub fn list(conn: &mut DbConn, grant: &Grant) -> Result<Vec<PlanSummary>> {
+    grant.require(Capability::ReadRoster)?;
+    let mut q = pl::table
+        .inner_join(units::table)
+        .select((
+            pl::id,
+            units::name,
+            pl::title,
+            pl::status,
+            pl::submitted_at,
+            units::path,
+        ))
+        .order(pl::submitted_at.desc())
+        .limit(500)
+        .into_boxed();
+    if !grant.allows(Capability::ManageExams) {
+        match grant.scope() {
+            crate::roster::Scope::All => {}
+            crate::roster::Scope::Subtree(path) => {
+                q = q.filter(units::path.like(format!("{path}%")));
+            }
+            _ => return Ok(Vec::new()),
+        }
+    }
+    let rows: Vec<(i64, String, String, String, NaiveDateTime, String)> = q.load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut counts: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
+    for (plan, approved) in pc::table
+        .filter(pc::plan_id.eq_any(&ids))
+        .select((pc::plan_id, pc::approved))
+        .load::<(i64, Option<bool>)>(conn)?
+    {
+        let e = counts.entry(plan).or_default();
+        e.0 += 1;
+        e.1 += i64::from(approved == Some(true));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, unit, title, status, submitted_at, _)| {
+            let (candidates, approved) = counts.get(&id).copied().unwrap_or_default();
+            PlanSummary {
+                id,
+                unit,
+                title,
+                status,
+                submitted_at,
+                candidates,
+                approved,
+            }
+        })
+        .collect())
 }

@@ -370,3 +370,51 @@ pub fn mine(conn: &mut DbConn, grant: &Grant) -> Result<Vec<MyResult>> {
         )
         .collect())
 }
+
+/// A batch in a list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchSummary {
+    pub id: i64,
+    pub code: String,
+    pub title: String,
+    #[schema(value_type = String)]
+    pub first_session: Option<NaiveDateTime>,
+    pub candidates: i64,
+    pub handed_in: i64,
+}
+
+/// Every batch, newest first (the bureau).
+pub fn batches(conn: &mut DbConn, grant: &Grant) -> Result<Vec<BatchSummary>> {
+    grant.require(Capability::ManageExams)?;
+    let rows: Vec<(i64, String, String)> = eb::table
+        .order(eb::id.desc())
+        .limit(200)
+        .select((eb::id, eb::code, eb::title))
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, code, title) in rows {
+        let first_session = es::table
+            .filter(es::batch_id.eq(id))
+            .select(diesel::dsl::min(es::starts_at))
+            .first::<Option<NaiveDateTime>>(conn)?;
+        let candidates = ec::table
+            .filter(ec::batch_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        let handed_in = at::table
+            .inner_join(ec::table.on(ec::id.eq(at::candidate_id)))
+            .filter(ec::batch_id.eq(id))
+            .filter(at::submitted_at.is_not_null())
+            .count()
+            .get_result(conn)?;
+        out.push(BatchSummary {
+            id,
+            code,
+            title,
+            first_session,
+            candidates,
+            handed_in,
+        });
+    }
+    Ok(out)
+}

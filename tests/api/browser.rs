@@ -452,3 +452,200 @@ both!(
         result.unwrap();
     }
 );
+
+/// Sets a form field by name (date and datetime inputs take their value this way in every locale).
+async fn set_value(b: &WebDriver, name: &str, value: &str) -> WebDriverResult<()> {
+    b.execute(
+        "document.querySelector(`[name=\"${arguments[0]}\"]`).value = arguments[1];",
+        vec![serde_json::json!(name), serde_json::json!(value)],
+    )
+    .await?;
+    Ok(())
+}
+
+both!(
+    an_administrator_runs_plan_approval_batch_and_results_in_the_browser,
+    config = |c| c.seed_question_bank = true,
+    |app: TestApp| async move {
+        let Some(driver) = chromedriver() else { return };
+        let admin = app.admin().await;
+        let unit = app
+            .unit(&admin, "KS-LL", "考试流程局", "220702", None)
+            .await;
+        let mut ids = Vec::new();
+        for (i, name) in ["甲一", "乙二", "丙三"].iter().enumerate() {
+            let idn = id("220702", "1985-05-05", i as u16 + 1);
+            app.officer(&admin, name, &idn, unit).await;
+            ids.push(idn);
+        }
+        let b = browser(&driver).await;
+        let run = async {
+            sign_in(&b, &app).await?;
+            // A unit's plan: three officers and one ID number not in the roster.
+            b.goto(app.url("/exams")).await?;
+            submit(&b, By::Id("new-plan")).await?;
+            b.find(By::Name("title"))
+                .await?
+                .send_keys("2026年第四批资格考试")
+                .await?;
+            set_value(&b, "period_start", "2026-12-01").await?;
+            set_value(&b, "period_end", "2026-12-31").await?;
+            let lines = format!(
+                "{}\n{}，持法律职业资格，免考公共法律知识\n{}\n110101199003077777",
+                ids[0], ids[1], ids[2]
+            );
+            b.find(By::Id("plan-candidates"))
+                .await?
+                .send_keys(&lines)
+                .await?;
+            submit(&b, By::Id("plan-submit")).await?;
+            assert_eq!(b.find(By::Id("plan-status")).await?.text().await?, "待审批");
+            let refused = b.find(By::Id("refused")).await?.text().await?;
+            assert!(refused.contains("110101199003077777"), "{refused}");
+            let table = b.find(By::Id("plan-candidates")).await?.text().await?;
+            assert!(table.contains("免考公共法律知识"), "{table}");
+
+            // The bureau approves two of the three collectively.
+            b.find(By::XPath(
+                "//tr[td[text()='丙三']]//input[@type='checkbox']",
+            ))
+            .await?
+            .click()
+            .await?;
+            b.find(By::Name("meeting_ref"))
+                .await?
+                .send_keys("局务会〔2026〕9号")
+                .await?;
+            set_value(&b, "meeting_date", "2026-11-20").await?;
+            b.find(By::Name("deciders"))
+                .await?
+                .send_keys("张局长、李副局长")
+                .await?;
+            b.find(By::Name("note"))
+                .await?
+                .send_keys("丙三岗位待核实")
+                .await?;
+            submit(&b, By::Id("approve")).await?;
+            assert!(b.current_url().await?.path().starts_with("/exams/plans/"));
+            assert_eq!(
+                b.find(By::Id("plan-status")).await?.text().await?,
+                "部分批准"
+            );
+            assert!(
+                b.find(By::Id("plan-decision"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("局务会〔2026〕9号")
+            );
+
+            // A batch from the approved plan, with a session open now.
+            b.goto(app.url("/exams")).await?;
+            submit(&b, By::Id("new-batch")).await?;
+            b.find(By::Name("title"))
+                .await?
+                .send_keys("2026年第四批行政执法资格考试")
+                .await?;
+            b.find(By::XPath("//ul[@id='batch-plans']//input"))
+                .await?
+                .click()
+                .await?;
+            let now = chrono::Local::now().naive_local();
+            let fmt = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M").to_string();
+            set_value(
+                &b,
+                "session_start1",
+                &fmt(now - chrono::Duration::minutes(10)),
+            )
+            .await?;
+            set_value(
+                &b,
+                "session_end1",
+                &fmt(now + chrono::Duration::minutes(150)),
+            )
+            .await?;
+            submit(&b, By::Id("batch-submit")).await?;
+            assert!(
+                b.find(By::Id("scheduled"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("已安排")
+            );
+            let tally = b.find(By::Id("tally")).await?.text().await?;
+            assert!(tally.contains("2 人"), "{tally}");
+            let batch_url = b.current_url().await?;
+            let batch: i64 = batch_url
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+
+            // One candidate sits (tickets printed over the API) and hands in a blank paper.
+            let (_, _, pdf) = app
+                .download(
+                    &format!("/api/v1/exam/batches/{batch}/tickets"),
+                    &admin,
+                    serde_json::json!({}),
+                )
+                .await;
+            let text = pdf_text(&pdf);
+            let ticket = format!(
+                "{}-00001",
+                text.split("批次 ").nth(1).unwrap().trim().get(..7).unwrap()
+            );
+            let code = crate::exams::printed_code(&text, &ticket);
+            let name_line = text
+                .split(&ticket)
+                .nth(1)
+                .unwrap()
+                .split("准 考 证")
+                .next()
+                .unwrap();
+            let idn = ids.iter().find(|i| name_line.contains(i.as_str())).unwrap();
+            let token = app
+                .post(
+                    "/api/v1/exam/login",
+                    "",
+                    serde_json::json!({"ticket_no": ticket, "id_number": idn, "access_code": code}),
+                )
+                .await
+                .expect(200)["token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            app.post("/api/v1/exam/attempt", &token, serde_json::json!({}))
+                .await
+                .expect(200);
+            app.post("/api/v1/exam/attempt/submit", &token, serde_json::json!({}))
+                .await
+                .expect(200);
+
+            // The results show it; the statistics page draws the distribution.
+            b.goto(batch_url.as_str()).await?;
+            let results = b.find(By::Id("results")).await?.text().await?;
+            assert!(
+                results.contains("已交卷")
+                    && results.contains("不合格")
+                    && results.contains("未开始"),
+                "{results}"
+            );
+            b.find(By::LinkText("PDF")).await?;
+            submit(&b, By::Id("analysis-link")).await?;
+            assert!(b.find(By::Css("#distribution svg")).await.is_ok());
+            assert!(
+                b.find(By::Id("items"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("作答人数不足")
+            );
+            WebDriverResult::Ok(())
+        };
+        let outcome = run.await;
+        b.quit().await.ok();
+        outcome.expect("the exam administration flow works in the browser");
+    }
+);

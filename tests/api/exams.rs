@@ -894,7 +894,7 @@ both!(
 );
 
 /// The access code printed on a ticket: the 10 characters after 访问码, spaces removed.
-fn printed_code(text: &str, ticket_no: &str) -> String {
+pub fn printed_code(text: &str, ticket_no: &str) -> String {
     let page = text
         .split(ticket_no)
         .nth(1)

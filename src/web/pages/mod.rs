@@ -2,6 +2,7 @@
 
 mod admin;
 mod bank;
+mod exams;
 mod imports;
 mod roster;
 mod session;
@@ -194,7 +195,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/bank/blueprint", web::get().to(bank::blueprint))
         .route("/practice", web::get().to(bank::practice_start))
         .route("/practice/paper", web::get().to(bank::practice_paper))
-        .route("/practice/paper", web::post().to(bank::practice_submit));
+        .route("/practice/paper", web::post().to(bank::practice_submit))
+        .configure(exams::routes);
 }
 
 /// Reads a multipart form: text fields as strings, at most one file (name, bytes).
