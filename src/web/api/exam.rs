@@ -412,6 +412,7 @@ pub async fn results(
             (super::roster::File = "application/pdf"),
             (super::roster::File = "application/zip"),
         )),
+        (status = 400, response = super::openapi::BadRequest),
         (status = 401, response = super::openapi::Unauthenticated),
         (status = 403, response = super::openapi::Forbidden),
         (status = 404, response = super::openapi::NotFound),
