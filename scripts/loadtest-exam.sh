@@ -3,6 +3,8 @@
 # on SQLite and on PostgreSQL. All start within 60 s, save an answer every 10 s each for 60 s,
 # hand in within 60 s; the load generator then checks every acknowledged answer in the database.
 # Usage: scripts/loadtest-exam.sh [candidates] [sqlite|postgres|both]
+# KILL_AFTER=S: SIGKILL the server S seconds into the run and start it again at once; the
+# generator's final check then shows whether every acknowledged answer survived.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
@@ -23,10 +25,22 @@ run() {
   "$BIN" demo-data --officers $((N * 3 / 2)) >/dev/null
   "$BIN" exam demo --candidates "$N" --tickets tickets.csv --minutes 30
   ZHIFA_BIND=127.0.0.1:18082 "$BIN" serve >serve.log 2>&1 &
-  local server=$!
+  echo $! >server.pid
   until curl -sf http://127.0.0.1:18082/healthz >/dev/null; do sleep 0.05; done
+  if [ -n "${KILL_AFTER:-}" ]; then
+    (
+      sleep "$KILL_AFTER"
+      kill -9 "$(cat server.pid)"
+      echo "== SIGKILL at ${KILL_AFTER} s; restarting"
+      ZHIFA_BIND=127.0.0.1:18082 "$BIN" serve >>serve.log 2>&1 &
+      echo $! >server.pid
+      until curl -sf http://127.0.0.1:18082/healthz >/dev/null; do sleep 0.05; done
+      echo "== serving again"
+    ) &
+  fi
   "$BIN" loadtest exam --tickets tickets.csv --url http://127.0.0.1:18082 --ramp 60 --answering 60 --interval 10 || true
-  kill $server; wait $server 2>/dev/null || true
+  wait 2>/dev/null || true
+  kill "$(cat server.pid)" 2>/dev/null || true
 }
 
 if [ "$WHICH" != postgres ]; then

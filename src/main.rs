@@ -680,6 +680,8 @@ fn exam_demo(
         }],
         plan_ids: vec![],
         officer_ids: ids,
+        allocation: None,
+        assignments: Vec::new(),
     };
     let started = std::time::Instant::now();
     let s = zhifa::exams::schedule(&mut conn, &Grant::system("命令行排考"), &exam_key, &input)?;

@@ -511,3 +511,22 @@ pub fn answers_of_batch(conn: &mut DbConn, batch_id: i64) -> QueryResult<Vec<(i6
         .select((ea::attempt_id, ea::position, ea::answer))
         .load(conn)
 }
+
+/// How many candidates a session holds, and its highest seat.
+pub fn seats_of(conn: &mut DbConn, session_id: i64) -> QueryResult<(i64, Option<i32>)> {
+    ec::table
+        .filter(ec::session_id.eq(session_id))
+        .select((diesel::dsl::count_star(), diesel::dsl::max(ec::seat)))
+        .first(conn)
+}
+
+pub fn set_session(
+    conn: &mut DbConn,
+    candidate_id: i64,
+    session_id: i64,
+    seat: i32,
+) -> QueryResult<usize> {
+    diesel::update(ec::table.find(candidate_id))
+        .set((ec::session_id.eq(session_id), ec::seat.eq(seat)))
+        .execute(conn)
+}

@@ -4,6 +4,7 @@
 //! server closing attempts at their deadline.
 
 pub mod access;
+pub mod allocate;
 pub mod analysis;
 pub mod commit;
 pub mod db;
@@ -62,6 +63,20 @@ pub struct BatchInput {
     /// Further officers enrolled directly (re-sits, demonstrations).
     #[serde(default)]
     pub officer_ids: Vec<i64>,
+    /// `unit` (default: a unit's candidates sit together, sessions filled in order) or `spread`
+    /// (a unit's candidates are dealt round the sessions).
+    #[serde(default)]
+    pub allocation: Option<String>,
+    /// Candidates placed by hand: officer → session number (1-based, as listed).
+    #[serde(default)]
+    pub assignments: Vec<Assignment>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Assignment {
+    pub officer_id: i64,
+    /// 1-based, in the order of `sessions`.
+    pub session: usize,
 }
 
 fn default_pass_mark() -> f64 {
@@ -169,6 +184,35 @@ pub fn schedule(
     if officers.len() != officer_ids.len() {
         return Err(Error::invalid("officer_ids", "有考生不在名录库中"));
     }
+    let mode = allocate::Mode::parse(input.allocation.as_deref()).ok_or_else(|| {
+        Error::invalid(
+            "allocation",
+            "分配方式应为 unit（同单位同场）或 spread（同单位分散）",
+        )
+    })?;
+    let mut by_hand: HashMap<i64, usize> = HashMap::new();
+    for a in &input.assignments {
+        if a.session == 0 || a.session > input.sessions.len() {
+            return Err(Error::invalid(
+                "assignments",
+                format!("没有第 {} 个场次", a.session),
+            ));
+        }
+        if !officer_ids.contains(&a.officer_id) {
+            return Err(Error::invalid(
+                "assignments",
+                format!("指定场次的人员（id {}）不在本批次考生中", a.officer_id),
+            ));
+        }
+        by_hand.insert(a.officer_id, a.session - 1);
+    }
+    let capacities: Vec<usize> = input.sessions.iter().map(|s| s.capacity as usize).collect();
+    let fixed: Vec<Option<usize>> = officers
+        .iter()
+        .map(|o| by_hand.get(&o.0).copied())
+        .collect();
+    let placed = allocate::allocate(&capacities, mode, &fixed)
+        .map_err(|e| Error::invalid("assignments", e))?;
     let seed = rand::random::<u64>();
     let cells = draw_cells(conn, &sections, seed)?;
     let now = crate::db::now();
@@ -228,14 +272,12 @@ pub fn schedule(
         }
         let mut rows = Vec::with_capacity(officers.len());
         let mut tickets = Vec::with_capacity(officers.len());
-        let (mut si, mut seat) = (0usize, 0i32);
+        let mut seats = vec![0i32; sessions.len()];
         let mut rng = rand::rng();
-        for (i, o) in officers.iter().enumerate() {
-            while seat >= sessions[si].1.capacity {
-                si += 1;
-                seat = 0;
-            }
-            let (session_id, s) = sessions[si];
+        for (i, (o, si)) in officers.iter().zip(&placed).enumerate() {
+            let (session_id, s) = sessions[*si];
+            let seat = seats[*si];
+            seats[*si] += 1;
             let ticket_no = format!("{code}-{:05}", i + 1);
             let code_plain = access::new_code();
             rows.push(db::NewCandidate {
@@ -259,7 +301,6 @@ pub fn schedule(
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
             });
-            seat += 1;
         }
         db::insert_candidates(conn, &rows)?;
         rec.record(
@@ -1146,6 +1187,67 @@ pub fn grant_extra_time(
             ),
         )?;
         Ok(deadline)
+    })
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Move {
+    /// The session to move to (of the same batch).
+    pub session_id: i64,
+    pub reason: String,
+}
+
+/// Moves a candidate who has not started to another session of the batch (by hand), at the
+/// next free seat there; the paper follows the seat (the same rule, reproducible), on the record.
+pub fn move_candidate(
+    conn: &mut DbConn,
+    grant: &Grant,
+    ticket_no: &str,
+    m: &Move,
+) -> Result<db::Session> {
+    grant.require(Capability::ManageExams)?;
+    let reason = m.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(Error::invalid(
+            "reason",
+            "请说明调整场次的原因（200 字以内）",
+        ));
+    }
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        let c = db::candidate_by_ticket(conn, ticket_no.trim())?
+            .ok_or_else(|| Error::not_found("准考证"))?;
+        if db::attempt_of(conn, c.id)?.is_some() {
+            return Err(Error::Closed("该考生已开始考试，不能调整场次".into()));
+        }
+        let from = db::session(conn, c.session_id)?;
+        let to = db::session(conn, m.session_id)
+            .optional()?
+            .filter(|s| s.batch_id == c.batch_id)
+            .ok_or_else(|| Error::invalid("session_id", "本批次没有这个场次"))?;
+        if to.id == from.id {
+            return Ok(to);
+        }
+        let (taken, last_seat) = db::seats_of(conn, to.id)?;
+        if taken >= i64::from(to.capacity) {
+            return Err(Error::invalid(
+                "session_id",
+                format!("场次“{}”已满（{} 人）", to.name, to.capacity),
+            ));
+        }
+        db::set_session(conn, c.id, to.id, last_seat.map_or(0, |s| s + 1))?;
+        rec.record(
+            conn,
+            Change::new(
+                "exam.move",
+                "exam_candidate",
+                &c.ticket_no,
+                format!(
+                    "考生 {} 由“{}”调整到“{}”：{reason}",
+                    c.ticket_no, from.name, to.name
+                ),
+            ),
+        )?;
+        Ok(to)
     })
 }
 

@@ -1130,3 +1130,141 @@ both!(
         assert!(s.last_ok);
     }
 );
+
+both!(
+    candidates_are_spread_or_placed_by_hand_and_moved_before_they_start,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app
+            .unit(&admin, "KS-FP", "分配测试局", "220702", None)
+            .await;
+        let mut ids = vec![];
+        for (i, name) in ["一", "二", "三", "四"].iter().enumerate() {
+            ids.push(
+                app.officer(
+                    &admin,
+                    name,
+                    &id("220702", "1979-09-09", i as u16 + 1),
+                    unit,
+                )
+                .await,
+            );
+        }
+        let now = chrono::Utc::now().naive_utc();
+        let window = |name: &str, cap: i64| {
+            json!({"name": name, "starts_at": now - chrono::Duration::minutes(5),
+            "ends_at": now + chrono::Duration::minutes(120), "capacity": cap})
+        };
+        let mut body = json!({
+            "title": "分配测试", "blueprint": blueprint(), "duration_minutes": 60,
+            "sessions": [window("上午场", 2), window("下午场", 3)],
+            "officer_ids": ids, "allocation": "spread",
+            "assignments": [{"officer_id": ids[3], "session": 1}],
+        });
+        body["allocation"] = json!("sideways");
+        let r = app.post("/api/v1/exam/batches", &admin, body.clone()).await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.to_string().contains("spread"));
+        body["allocation"] = json!("spread");
+        let s = app
+            .post("/api/v1/exam/batches", &admin, body)
+            .await
+            .expect(201);
+        let session_of = |officer: i64| {
+            let t = s["tickets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["officer_id"] == officer)
+                .unwrap()
+                .clone();
+            (t["session"].as_str().unwrap().to_string(), t)
+        };
+        assert_eq!(session_of(ids[3]).0, "上午场", "placed by hand");
+        let morning = s["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["session"] == "上午场")
+            .count();
+        assert_eq!(morning, 2);
+
+        // Move an afternoon candidate to the morning: full. Move a morning one to the afternoon.
+        let afternoon_id = s["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == "下午场")
+            .unwrap()["id"]
+            .clone();
+        let morning_id = s["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == "上午场")
+            .unwrap()["id"]
+            .clone();
+        let (_, t0) = session_of(ids[3]);
+        let later = s["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["session"] == "下午场")
+            .unwrap()
+            .clone();
+        let path = |t: &Value| {
+            format!(
+                "/api/v1/exam/candidates/{}/session",
+                t["ticket_no"].as_str().unwrap()
+            )
+        };
+        let r = app
+            .post(
+                &path(&later),
+                &admin,
+                json!({"session_id": morning_id, "reason": "单位申请"}),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.to_string().contains("已满"));
+        let r = app
+            .post(
+                &path(&t0),
+                &admin,
+                json!({"session_id": afternoon_id, "reason": ""}),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        app.post(
+            &path(&t0),
+            &admin,
+            json!({"session_id": afternoon_id, "reason": "考生出差，申请调整"}),
+        )
+        .await
+        .expect(200);
+        // the moved candidate sits in the afternoon; once started, no more moves
+        let token = login(&app, &t0).await;
+        app.post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        let r = app
+            .post(
+                &path(&t0),
+                &admin,
+                json!({"session_id": morning_id, "reason": "再调"}),
+            )
+            .await;
+        assert_eq!(r.status, 409);
+        let log = app
+            .get("/api/v1/audit?action=exam.move", &admin)
+            .await
+            .expect(200);
+        assert!(
+            log["items"][0]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("考生出差")
+        );
+    }
+);

@@ -315,6 +315,38 @@ pub async fn extra_time(
 
 #[utoipa::path(
     post,
+    path = "/api/v1/exam/candidates/{ticket_no}/session",
+    tag = "exam",
+    summary = "调整未开考考生的场次（手工分配，记录在案）；试卷随新座位号按同一规则重新确定",
+    params(("ticket_no", description = "准考证号", example = "2026001-00001")),
+    request_body = exams::Move,
+    responses(
+        (status = 200, description = "已调整到的场次", body = crate::exams::db::Session),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn move_candidate(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    ticket: web::Path<String>,
+    body: web::Json<exams::Move>,
+) -> ApiResult {
+    let grant = p.grant();
+    let s = state
+        .db(move |c| exams::move_candidate(c, &grant, &ticket, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(s))
+}
+
+#[utoipa::path(
+    post,
     path = "/api/v1/exam/sessions/{id}/extension",
     tag = "exam",
     summary = "场次整体延时（考场突发情况，记录在案）",

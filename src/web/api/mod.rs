@@ -100,6 +100,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::resource("/exam/batches/{id}/distribution.svg").get(exam::distribution),
                 )
                 .service(web::resource("/exam/candidates/{ticket}/report").get(exam::report))
+                .service(
+                    web::resource("/exam/candidates/{ticket}/session").post(exam::move_candidate),
+                )
                 .service(web::resource("/me/exam-results").get(exam::my_results))
                 .service(web::resource("/exam/plans").post(exam::submit_plan))
                 .service(

@@ -70,6 +70,7 @@ use utoipa::{OpenApi, ToSchema};
         exam::results,
         exam::tickets,
         exam::report,
+        exam::move_candidate,
         exam::analysis,
         exam::distribution,
         exam::my_results,

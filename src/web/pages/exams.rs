@@ -469,6 +469,8 @@ fn batch_input(f: &Form) -> Result<BatchInput, Vec<String>> {
         sessions,
         plan_ids,
         officer_ids: Vec::new(),
+        allocation: Some(field(f, "allocation")).filter(|s| !s.is_empty()),
+        assignments: Vec::new(),
     })
 }
 
