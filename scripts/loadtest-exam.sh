@@ -27,6 +27,7 @@ run() {
   ZHIFA_BIND=127.0.0.1:18082 "$BIN" serve >serve.log 2>&1 &
   echo $! >server.pid
   until curl -sf http://127.0.0.1:18082/healthz >/dev/null; do sleep 0.05; done
+  local killer=""
   if [ -n "${KILL_AFTER:-}" ]; then
     (
       sleep "$KILL_AFTER"
@@ -37,10 +38,12 @@ run() {
       until curl -sf http://127.0.0.1:18082/healthz >/dev/null; do sleep 0.05; done
       echo "== serving again"
     ) &
+    killer=$!
   fi
   "$BIN" loadtest exam --tickets tickets.csv --url http://127.0.0.1:18082 --ramp 60 --answering 60 --interval 10 || true
-  wait 2>/dev/null || true
+  if [ -n "$killer" ]; then wait "$killer" 2>/dev/null || true; fi
   kill "$(cat server.pid)" 2>/dev/null || true
+  sleep 1
 }
 
 if [ "$WHICH" != postgres ]; then

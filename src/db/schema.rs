@@ -114,6 +114,7 @@ diesel::table! {
         token_hash -> Nullable<Text>,
         token_issued_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        exempt_part -> Text,
     }
 }
 

@@ -81,6 +81,8 @@ pub struct Candidate {
     pub token_hash: Option<String>,
     pub token_issued_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// The part the candidate is exempt from ('' none).
+    pub exempt_part: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -95,6 +97,7 @@ pub struct NewCandidate {
     pub seat: i32,
     pub extra_minutes: i32,
     pub created_at: NaiveDateTime,
+    pub exempt_part: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

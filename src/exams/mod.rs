@@ -145,7 +145,13 @@ pub fn schedule(
         }
     }
     let mut officer_ids = input.officer_ids.clone();
-    officer_ids.extend(plans::approved_officers(conn, &input.plan_ids)?);
+    let mut exemptions: HashMap<i64, String> = HashMap::new();
+    for (id, exemption) in plans::approved_officers(conn, &input.plan_ids)? {
+        officer_ids.push(id);
+        if let Some(part) = plans::exempt_part(&exemption) {
+            exemptions.insert(id, part.label().to_string());
+        }
+    }
     officer_ids.sort_unstable();
     officer_ids.dedup();
     if officer_ids.is_empty() || officer_ids.len() > MAX_CANDIDATES {
@@ -183,6 +189,17 @@ pub fn schedule(
     }
     if officers.len() != officer_ids.len() {
         return Err(Error::invalid("officer_ids", "有考生不在名录库中"));
+    }
+    // An exemption must leave something to sit.
+    for o in &officers {
+        if let Some(part) = exemptions.get(&o.0)
+            && sections.iter().all(|s| s.part.label() == part)
+        {
+            return Err(Error::invalid(
+                "plan_ids",
+                format!("{} 免考{part}，而本批次只考{part}：无需参加本批次", o.1),
+            ));
+        }
     }
     let mode = allocate::Mode::parse(input.allocation.as_deref()).ok_or_else(|| {
         Error::invalid(
@@ -290,6 +307,7 @@ pub fn schedule(
                 seat,
                 extra_minutes: 0,
                 created_at: now,
+                exempt_part: exemptions.get(&o.0).cloned().unwrap_or_default(),
             });
             tickets.push(Ticket {
                 ticket_no,
@@ -391,10 +409,25 @@ pub struct BatchPapers {
     pub batch: db::Batch,
     pub cells: Vec<Cell>,
     pub questions: HashMap<i64, Question>,
+    /// Each blueprint section's part (公共法律知识 / 专业法律知识).
+    pub parts: Vec<String>,
 }
 
 impl BatchPapers {
+    /// A candidate's paper: the full paper of their seat and seed, without the sections of the
+    /// part they are exempt from (positions numbered again from 1).
     pub fn paper(&self, c: &db::Candidate) -> Vec<Item> {
+        let mut items = self.full_paper(c);
+        if !c.exempt_part.is_empty() {
+            items.retain(|it| self.parts.get(it.section) != Some(&c.exempt_part));
+            for (i, it) in items.iter_mut().enumerate() {
+                it.position = i + 1;
+            }
+        }
+        items
+    }
+
+    fn full_paper(&self, c: &db::Candidate) -> Vec<Item> {
         paper::paper(
             &self.cells,
             &|v| {
@@ -433,13 +466,18 @@ impl BatchPapers {
             .collect()
     }
 
-    /// Score of a set of answers (position → paper keys) on a candidate's paper.
+    /// Score of a set of answers (position → paper keys) on a candidate's paper. A paper short of
+    /// an exempt part is scaled to the batch's total (折算).
     pub fn grade(&self, items: &[Item], answers: &HashMap<i32, String>) -> f64 {
-        let score: f64 = self
-            .score_items(items, answers)
-            .iter()
-            .map(|s| s.points)
-            .sum();
+        let scored = self.score_items(items, answers);
+        let score: f64 = scored.iter().map(|s| s.points).sum();
+        let max: f64 = scored.iter().map(|s| s.max).sum();
+        let total = self.batch.total_points;
+        let score = if max > 0.0 && max < total {
+            score * total / max
+        } else {
+            score
+        };
         (score * 100.0).round() / 100.0
     }
 }
@@ -541,7 +579,13 @@ fn load_papers(conn: &mut DbConn, batch_id: i64) -> Result<BatchPapers> {
             },
         );
     }
+    let parts = bp.sections.iter().map(|s| {
+        bank::rules::Part::parse(&s.part)
+            .map(|p| p.label().to_string())
+            .unwrap_or_else(|| s.part.clone())
+    });
     Ok(BatchPapers {
+        parts: parts.collect(),
         batch,
         cells,
         questions,

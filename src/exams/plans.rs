@@ -508,7 +508,8 @@ pub fn view(conn: &mut DbConn, grant: &Grant, plan_id: i64) -> Result<PlanView> 
 }
 
 /// The approved candidates of plans (what a batch enrols), refusing plans not approved.
-pub fn approved_officers(conn: &mut DbConn, plan_ids: &[i64]) -> Result<Vec<i64>> {
+/// The approved candidates of approved plans, with the exemption each was granted.
+pub fn approved_officers(conn: &mut DbConn, plan_ids: &[i64]) -> Result<Vec<(i64, String)>> {
     let mut out = Vec::new();
     for id in plan_ids {
         let status: String = pl::table
@@ -527,11 +528,26 @@ pub fn approved_officers(conn: &mut DbConn, plan_ids: &[i64]) -> Result<Vec<i64>
             pc::table
                 .filter(pc::plan_id.eq(id))
                 .filter(pc::approved.eq(true))
-                .select(pc::officer_id)
-                .load::<i64>(conn)?,
+                .select((pc::officer_id, pc::exemption))
+                .load::<(i64, String)>(conn)?,
         );
     }
     Ok(out)
+}
+
+/// The part an exemption's words free the candidate from: 免考公共法律知识 → 公共法律知识.
+pub fn exempt_part(exemption: &str) -> Option<crate::bank::rules::Part> {
+    use crate::bank::rules::Part;
+    let t: String = exemption.chars().filter(|c| !c.is_whitespace()).collect();
+    let free =
+        |what: &str| t.contains(&format!("免考{what}")) || t.contains(&format!("免试{what}"));
+    if free("公共") {
+        Some(Part::Public)
+    } else if free("专业") {
+        Some(Part::Professional)
+    } else {
+        None
+    }
 }
 
 /// A plan in a list.
@@ -599,4 +615,25 @@ pub fn list(conn: &mut DbConn, grant: &Grant) -> Result<Vec<PlanSummary>> {
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exempt_part;
+    use crate::bank::rules::Part;
+
+    #[test]
+    fn exemptions_name_the_part_they_free() {
+        assert_eq!(
+            exempt_part("持法律职业资格，免考公共法律知识"),
+            Some(Part::Public)
+        );
+        assert_eq!(exempt_part("免试 公共法律知识部分"), Some(Part::Public));
+        assert_eq!(
+            exempt_part("经省司法厅批准免考专业法律知识"),
+            Some(Part::Professional)
+        );
+        assert_eq!(exempt_part("持法律职业资格"), None);
+        assert_eq!(exempt_part(""), None);
+    }
 }

@@ -19,6 +19,7 @@ use crate::roster::rules::{IdNumber, chinese_date, chinese_datetime};
 /// One section's line of the report.
 struct Line {
     label: String,
+    exempt: bool,
     count: usize,
     points: f64,
     right: usize,
@@ -71,6 +72,7 @@ pub fn pdf(
                 s.part.label(),
                 s.category.as_deref().unwrap_or("全部类别")
             ),
+            exempt: s.part.label() == c.exempt_part,
             count: s.count as usize,
             points: s.points,
             right: 0,
@@ -182,11 +184,13 @@ pub fn pdf(
             page.text(Style::Regular, 9.5, cols[0] + 2.0, ly, t);
             ly -= 4.8;
         }
-        let shown = closed.is_some();
+        let shown = closed.is_some() && !l.exempt;
         let cells = [
             l.count.to_string(),
             fmt(l.points),
-            if shown {
+            if l.exempt {
+                "免考".into()
+            } else if shown {
                 l.right.to_string()
             } else {
                 "—".into()
@@ -237,6 +241,20 @@ pub fn pdf(
                     fmt(batch.pass_mark)
                 ),
             );
+            if !c.exempt_part.is_empty() {
+                y -= 7.0;
+                page.text(
+                    Style::Regular,
+                    10.0,
+                    left,
+                    y,
+                    &format!(
+                        "免考{}：总分按其余部分的得分折算为 {} 分制。",
+                        c.exempt_part,
+                        fmt(batch.total_points)
+                    ),
+                );
+            }
             let (verdict, color) = if a.passed == Some(true) {
                 ("考试结果：合格", Rgb8(0, 110, 60))
             } else {

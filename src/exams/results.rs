@@ -28,6 +28,10 @@ pub struct ResultRow {
     pub passed: Option<bool>,
     #[schema(value_type = Option<String>)]
     pub submitted_at: Option<NaiveDateTime>,
+    /// A re-sit (补考): enrolled in an earlier batch and did not pass it (failed or absent).
+    pub resit: bool,
+    /// The part this candidate was exempt from ('' none).
+    pub exempt_part: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
@@ -89,6 +93,7 @@ type Raw = (
     Option<f64>,
     Option<bool>,
     Option<NaiveDateTime>,
+    String,
 );
 
 /// Where a candidate stands: 未开始, 作答中, 到时收卷 or 已交卷.
@@ -149,8 +154,29 @@ pub fn batch(conn: &mut DbConn, grant: &Grant, batch_id: i64) -> Result<BatchRes
             at::score.nullable().assume_not_null().nullable(),
             at::passed.nullable().assume_not_null().nullable(),
             at::submitted_at.nullable().assume_not_null().nullable(),
+            ec::exempt_part,
         ))
         .load(conn)?;
+    // Earlier enrolments that did not end in a pass make this one a re-sit.
+    let ids: Vec<i64> = raw.iter().map(|r| r.1).collect();
+    let mut resits = std::collections::HashSet::new();
+    for chunk in ids.chunks(5000) {
+        let earlier: Vec<(i64, Option<bool>)> = ec::table
+            .left_join(at::table.on(at::candidate_id.eq(ec::id)))
+            .filter(ec::officer_id.eq_any(chunk))
+            .filter(ec::batch_id.lt(batch_id))
+            .select((
+                ec::officer_id,
+                at::passed.nullable().assume_not_null().nullable(),
+            ))
+            .load(conn)?;
+        resits.extend(
+            earlier
+                .into_iter()
+                .filter(|(_, passed)| *passed != Some(true))
+                .map(|(o, _)| o),
+        );
+    }
     let rows: Vec<ResultRow> = raw
         .into_iter()
         .map(
@@ -166,6 +192,7 @@ pub fn batch(conn: &mut DbConn, grant: &Grant, batch_id: i64) -> Result<BatchRes
                 score,
                 passed,
                 submitted_at,
+                exempt_part,
             )| {
                 let status = status_label(started, closed_by.as_deref());
                 ResultRow {
@@ -179,6 +206,8 @@ pub fn batch(conn: &mut DbConn, grant: &Grant, batch_id: i64) -> Result<BatchRes
                     score,
                     passed,
                     submitted_at,
+                    resit: resits.contains(&officer_id),
+                    exempt_part,
                 }
             },
         )
@@ -231,6 +260,7 @@ pub fn xlsx(r: &BatchResults) -> Result<Vec<u8>> {
             "状态",
             "成绩",
             "是否合格",
+            "备注",
         ];
         for (i, h) in headers.iter().enumerate() {
             ws.write_string_with_format(1, i as u16, *h, &bold)
@@ -257,6 +287,14 @@ pub fn xlsx(r: &BatchResults) -> Result<Vec<u8>> {
                 },
             )
             .map_err(err)?;
+            let mut notes = Vec::new();
+            if row.resit {
+                notes.push("补考".to_string());
+            }
+            if !row.exempt_part.is_empty() {
+                notes.push(format!("免考{}（成绩已折算）", row.exempt_part));
+            }
+            ws.write_string(y, 8, notes.join("；")).map_err(err)?;
         }
         ws.set_freeze_panes(2, 0).map_err(err)?;
         ws.set_column_width(2, 22).map_err(err)?;

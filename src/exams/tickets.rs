@@ -60,6 +60,7 @@ struct Entry {
     ends_at: NaiveDateTime,
     code: String,
     photo: Option<Vec<u8>>,
+    exempt_part: String,
 }
 
 /// The rules printed on every ticket (考场规则).
@@ -123,6 +124,7 @@ pub fn print(
         bool,
         Option<i64>,
         i64,
+        String,
     );
     let rows: Vec<Row> = ec::table
         .inner_join(officers::table.inner_join(units::table))
@@ -141,6 +143,7 @@ pub fn print(
             officers::has_photo,
             at::id.nullable(),
             ec::officer_id,
+            ec::exempt_part,
         ))
         .load(conn)?;
     let wanted: std::collections::HashSet<&str> =
@@ -214,6 +217,7 @@ pub fn print(
             ends_at: s.ends_at + extra,
             code,
             photo: photos.remove(&r.10),
+            exempt_part: r.11.clone(),
         });
     }
     let subjects = subjects(&batch.blueprint);
@@ -358,7 +362,18 @@ fn ticket(
         ("姓　　名", e.name.clone()),
         ("身份证号", e.id_number.clone()),
         ("工作单位", e.unit.clone()),
-        ("考试科目", subjects.to_string()),
+        (
+            "考试科目",
+            if e.exempt_part.is_empty() {
+                subjects.to_string()
+            } else {
+                let rest: Vec<&str> = subjects
+                    .split('、')
+                    .filter(|s| !s.starts_with(e.exempt_part.as_str()))
+                    .collect();
+                format!("{}（免考{}）", rest.join("、"), e.exempt_part)
+            },
+        ),
         ("考试场次", e.session.clone()),
         (
             "考试时间",

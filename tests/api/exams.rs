@@ -1268,3 +1268,168 @@ both!(
         );
     }
 );
+
+both!(
+    an_exempt_candidate_sits_only_the_rest_and_is_scored_on_it,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app
+            .unit(&admin, "KS-MK", "免考测试局", "220702", None)
+            .await;
+        let a = app
+            .officer(&admin, "全考", &id("220702", "1983-03-03", 1), unit)
+            .await;
+        let b = app
+            .officer(&admin, "免公", &id("220702", "1983-03-03", 2), unit)
+            .await;
+        let r = app
+            .post(
+                "/api/v1/exam/plans",
+                &admin,
+                json!({"unit_id": unit, "title": "含免考人员的计划", "categories": ["生态环境"],
+                  "period_start": "2026-12-01", "period_end": "2026-12-31",
+                  "candidates": [{"officer_id": a}, {"officer_id": b, "exemption": "持法律职业资格，免考公共法律知识"}]}),
+            )
+            .await
+            .expect(201);
+        let plan = r["plan"]["id"].as_i64().unwrap();
+        app.post(
+            &format!("/api/v1/exam/plans/{plan}/decision"),
+            &admin,
+            json!({"approve": true, "meeting_ref": "会〔2026〕3号", "meeting_date": "2026-11-20",
+                   "deciders": ["甲", "乙"], "note": ""}),
+        )
+        .await
+        .expect(200);
+        let now = chrono::Utc::now().naive_utc();
+        let mut body = json!({
+            "title": "公共加专业", "duration_minutes": 60, "plan_ids": [plan],
+            "blueprint": {"sections": [
+                {"part": "公共法律知识", "type": "单选", "count": 10, "points": 4},
+                {"part": "专业法律知识", "category": "生态环境", "type": "单选", "count": 15, "points": 4}]},
+            "sessions": [{"name": "一场", "starts_at": now - chrono::Duration::minutes(5),
+                          "ends_at": now + chrono::Duration::hours(2), "capacity": 10}],
+        });
+        // a batch of the public part only has nothing for the exempt candidate to sit
+        let only_public = json!({"sections": [{"part": "公共法律知识", "type": "单选", "count": 25, "points": 4}]});
+        let mut wrong = body.clone();
+        wrong["blueprint"] = only_public;
+        let r = app.post("/api/v1/exam/batches", &admin, wrong).await;
+        assert_eq!(r.status, 422);
+        assert!(
+            r.body.to_string().contains("免公 免考公共法律知识"),
+            "{}",
+            r.body
+        );
+        body["show_score"] = json!(true);
+        let s = app
+            .post("/api/v1/exam/batches", &admin, body)
+            .await
+            .expect(201);
+        let ticket = |officer: i64| {
+            s["tickets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["officer_id"] == officer)
+                .unwrap()
+                .clone()
+        };
+        let full = login(&app, &ticket(a)).await;
+        let paper = app
+            .post("/api/v1/exam/attempt", &full, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(paper["questions"].as_array().unwrap().len(), 25);
+        let exempt = login(&app, &ticket(b)).await;
+        let paper = app
+            .post("/api/v1/exam/attempt", &exempt, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(
+            paper["questions"].as_array().unwrap().len(),
+            15,
+            "the public part is left out"
+        );
+        answer_everything_right(&app, &exempt, &paper).await;
+        let r = app
+            .post("/api/v1/exam/attempt/submit", &exempt, json!({}))
+            .await
+            .expect(200);
+        assert_eq!(
+            r["score"], 100.0,
+            "60 of 60 points, scaled to the batch's 100"
+        );
+        assert_eq!(r["passed"], true);
+        let t = ticket(b)["ticket_no"].as_str().unwrap().to_string();
+        let (_, _, pdf) = app
+            .get_file(&format!("/api/v1/exam/candidates/{t}/report"), &admin)
+            .await;
+        let text = pdf_text(&pdf);
+        assert!(
+            text.contains("免考公共法律知识：总分按其余部分的得分折算为 100 分制"),
+            "{text}"
+        );
+    }
+);
+
+both!(
+    a_resit_is_a_new_enrolment_with_the_earlier_one_kept,
+    config = seeded,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let first = schedule_full(&app, &admin, 2, true).await;
+        // one fails (hands in a blank paper), the other never comes
+        let token = login(&app, &first["tickets"][0]).await;
+        app.post("/api/v1/exam/attempt", &token, json!({}))
+            .await
+            .expect(200);
+        app.post("/api/v1/exam/attempt/submit", &token, json!({}))
+            .await
+            .expect(200);
+        let officers: Vec<i64> = first["tickets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["officer_id"].as_i64().unwrap())
+            .collect();
+        let now = chrono::Utc::now().naive_utc();
+        let second = app
+            .post(
+                "/api/v1/exam/batches",
+                &admin,
+                json!({"title": "补考批次", "blueprint": blueprint(), "duration_minutes": 60, "officer_ids": officers,
+                  "sessions": [{"name": "补考场", "starts_at": now, "ends_at": now + chrono::Duration::hours(1), "capacity": 5}]}),
+            )
+            .await
+            .expect(201);
+        let r = app
+            .get(
+                &format!("/api/v1/exam/batches/{}/results", second["batch_id"]),
+                &admin,
+            )
+            .await
+            .expect(200);
+        let rows = r["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|x| x["resit"] == true), "{r}");
+        // the first batch's results stay as they were
+        let r = app
+            .get(
+                &format!("/api/v1/exam/batches/{}/results", first["batch_id"]),
+                &admin,
+            )
+            .await
+            .expect(200);
+        assert_eq!(r["summary"]["sat"], 1);
+        assert_eq!(r["summary"]["absent"], 1);
+        assert!(
+            r["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["resit"] == false)
+        );
+    }
+);

@@ -1,0 +1,1 @@
+ALTER TABLE exam_candidates DROP COLUMN exempt_part;
