@@ -44,7 +44,9 @@ pub fn all() -> Vec<Job> {
 }
 
 /// How long a lease lasts without renewal: a run longer than this could overlap another
-/// replica's, so it is far above any job's run time.
+/// replica's, so every job does a bounded amount of work per run (the exam closer at most 500
+/// attempts, a few seconds) and leaves the rest to its next tick. Replicas' clocks must agree
+/// (NTP) to well within this.
 pub const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
 
 /// Takes (or renews) the lease of `name` for `holder` until `now + LEASE`. True when held.
@@ -64,6 +66,15 @@ pub fn try_lease(
     .execute(conn)?;
     if taken == 1 {
         return Ok(true);
+    }
+    // Held by another replica: don't even try to insert (a primary-key error every tick fills
+    // the database's log).
+    let exists: i64 = jl::table
+        .filter(jl::name.eq(name))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(false);
     }
     // No row yet: the first replica to insert it holds it (the others hit the primary key).
     match diesel::insert_into(jl::table)
@@ -86,6 +97,7 @@ pub fn try_lease(
 fn record(
     conn: &mut DbConn,
     name: &str,
+    holder: &str,
     started: NaiveDateTime,
     outcome: &Result<String>,
 ) -> QueryResult<usize> {
@@ -93,15 +105,19 @@ fn record(
         Ok(t) => (true, t.clone()),
         Err(e) => (false, format!("失败：{e}")),
     };
-    diesel::update(jl::table.filter(jl::name.eq(name)))
-        .set((
-            jl::last_started_at.eq(started),
-            jl::last_finished_at.eq(crate::db::now()),
-            jl::last_result.eq(text),
-            jl::last_ok.eq(ok),
-            jl::runs.eq(jl::runs + 1),
-        ))
-        .execute(conn)
+    diesel::update(
+        jl::table
+            .filter(jl::name.eq(name))
+            .filter(jl::holder.eq(holder)),
+    )
+    .set((
+        jl::last_started_at.eq(started),
+        jl::last_finished_at.eq(crate::db::now()),
+        jl::last_result.eq(text),
+        jl::last_ok.eq(ok),
+        jl::runs.eq(jl::runs + 1),
+    ))
+    .execute(conn)
 }
 
 /// Runs `job` once if this replica holds (or can take) its lease; `None` when another holds it.
@@ -116,7 +132,7 @@ pub fn run_once(
         return Ok(None);
     }
     let outcome = (job.run)(conn, state);
-    record(conn, job.name, now, &outcome)?;
+    record(conn, job.name, holder, now, &outcome)?;
     outcome.map(Some)
 }
 

@@ -682,6 +682,7 @@ fn exam_demo(
         officer_ids: ids,
         allocation: None,
         assignments: Vec::new(),
+        return_access_codes: true,
     };
     let started = std::time::Instant::now();
     let s = zhifa::exams::schedule(&mut conn, &Grant::system("命令行排考"), &exam_key, &input)?;
@@ -690,7 +691,9 @@ fn exam_demo(
     for t in &s.tickets {
         csv.push_str(&format!(
             "{},{},{}\n",
-            t.ticket_no, t.id_number, t.access_code
+            t.ticket_no,
+            t.id_number,
+            t.access_code.as_deref().unwrap_or_default()
         ));
     }
     std::fs::write(tickets, csv).with_context(|| format!("无法写入 {}", tickets.display()))?;

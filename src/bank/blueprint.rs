@@ -95,8 +95,10 @@ impl Credit {
             _ if !partial => 0.0,
             Credit::Half => points / 2.0,
             Credit::Proportional => {
-                let share = points * given.chars().count() as f64 / key.chars().count() as f64;
-                (share * 100.0).floor() / 100.0
+                // in whole hundredths, so 8.5 × 3/5 is 5.10, not 5.09
+                let cents = (points * 100.0).round() as i64;
+                let share = cents * given.chars().count() as i64 / key.chars().count() as i64;
+                share as f64 / 100.0
             }
         }
     }
@@ -519,6 +521,8 @@ mod tests {
         assert_eq!(Proportional.points("ACD", "A", 3.0), 1.0);
         assert_eq!(Proportional.points("ACD", "ABCD", 3.0), 0.0);
         assert_eq!(Proportional.points("AB", "A", 1.0), 0.5);
+        assert_eq!(Proportional.points("ABCDE", "ABC", 8.5), 5.1);
+        assert_eq!(Proportional.points("ABCDE", "A", 11.5), 2.3);
         let mut s = spec("公共法律知识", None, "单选", 5);
         s.partial_credit = Some("half".into());
         let b = Blueprint {

@@ -391,3 +391,15 @@ pub fn analyse(
         histogram_svg: stats::histogram_svg(&scores, total, p.batch.pass_mark, BIN),
     })
 }
+
+/// The score distribution alone, from the scores on record (no papers rebuilt).
+pub fn distribution_svg(conn: &mut DbConn, grant: &Grant, batch_id: i64) -> Result<String> {
+    let r = super::results::batch(conn, grant, batch_id)?;
+    let scores: Vec<f64> = r.rows.iter().filter_map(|x| x.score).collect();
+    Ok(stats::histogram_svg(
+        &scores,
+        r.total_points,
+        r.pass_mark,
+        BIN,
+    ))
+}

@@ -523,13 +523,20 @@ pub fn seats_of(conn: &mut DbConn, session_id: i64) -> QueryResult<(i64, Option<
         .first(conn)
 }
 
+/// Moves a candidate who has not started (0 rows when an attempt exists by now).
 pub fn set_session(
     conn: &mut DbConn,
     candidate_id: i64,
     session_id: i64,
     seat: i32,
 ) -> QueryResult<usize> {
-    diesel::update(ec::table.find(candidate_id))
-        .set((ec::session_id.eq(session_id), ec::seat.eq(seat)))
-        .execute(conn)
+    diesel::update(
+        ec::table
+            .find(candidate_id)
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                at::table.filter(at::candidate_id.eq(candidate_id)),
+            ))),
+    )
+    .set((ec::session_id.eq(session_id), ec::seat.eq(seat)))
+    .execute(conn)
 }

@@ -70,6 +70,11 @@ pub struct BatchInput {
     /// Candidates placed by hand: officer → session number (1-based, as listed).
     #[serde(default)]
     pub assignments: Vec<Assignment>,
+    /// Put each candidate's access code in this response (for an outside exam client or a
+    /// training run; on the record). Otherwise codes exist only on printed tickets
+    /// (`POST /exam/batches/{id}/tickets`).
+    #[serde(default)]
+    pub return_access_codes: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -90,7 +95,9 @@ pub struct Ticket {
     pub officer_id: i64,
     pub name: String,
     pub id_number: String,
-    pub access_code: String,
+    /// Only when `return_access_codes` was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_code: Option<String>,
     pub session: String,
     #[schema(value_type = String)]
     pub starts_at: NaiveDateTime,
@@ -215,7 +222,7 @@ pub fn schedule(
                 format!("没有第 {} 个场次", a.session),
             ));
         }
-        if !officer_ids.contains(&a.officer_id) {
+        if officer_ids.binary_search(&a.officer_id).is_err() {
             return Err(Error::invalid(
                 "assignments",
                 format!("指定场次的人员（id {}）不在本批次考生中", a.officer_id),
@@ -314,7 +321,7 @@ pub fn schedule(
                 officer_id: o.0,
                 name: o.1.clone(),
                 id_number: o.2.clone(),
-                access_code: code_plain,
+                access_code: input.return_access_codes.then_some(code_plain),
                 session: s.name.trim().to_string(),
                 starts_at: s.starts_at,
                 ends_at: s.ends_at,
@@ -336,6 +343,7 @@ pub fn schedule(
             .after(&serde_json::json!({
                 "seed": seed.to_string(), "paper_algorithm": paper::ALGORITHM,
                 "pass_mark": input.pass_mark, "duration_minutes": input.duration_minutes,
+                "access_codes_returned": input.return_access_codes,
             })),
         )?;
         Ok(Scheduled {
@@ -466,14 +474,14 @@ impl BatchPapers {
             .collect()
     }
 
-    /// Score of a set of answers (position → paper keys) on a candidate's paper. A paper short of
-    /// an exempt part is scaled to the batch's total (折算).
-    pub fn grade(&self, items: &[Item], answers: &HashMap<i32, String>) -> f64 {
-        let scored = self.score_items(items, answers);
+    /// A candidate's score for a set of answers (position → paper keys). The paper of a candidate
+    /// exempt from a part is scaled to the batch's total (折算).
+    pub fn grade(&self, c: &db::Candidate, answers: &HashMap<i32, String>) -> f64 {
+        let scored = self.score_items(&self.paper(c), answers);
         let score: f64 = scored.iter().map(|s| s.points).sum();
         let max: f64 = scored.iter().map(|s| s.max).sum();
         let total = self.batch.total_points;
-        let score = if max > 0.0 && max < total {
+        let score = if !c.exempt_part.is_empty() && max > 0.0 && max < total {
             score * total / max
         } else {
             score
@@ -817,6 +825,15 @@ pub fn start(
     )?;
     // the start reaches the audit trail within seconds, batched (`record_starts`)
     let saved: HashMap<i32, String> = db::answers_of(conn, a.id)?.into_iter().collect();
+    // A move to another session is refused once the attempt exists; read the seat again after
+    // creating it, so a move that slipped in before is the paper served.
+    let moved;
+    let c = if fresh {
+        moved = db::candidate(conn, c.id)?;
+        &moved
+    } else {
+        c
+    };
     let items = p.paper(c);
     let questions = items
         .iter()
@@ -1010,7 +1027,7 @@ fn grade_attempt(
     attempt_id: i64,
 ) -> Result<(f64, bool)> {
     let answers: HashMap<i32, String> = db::answers_of(conn, attempt_id)?.into_iter().collect();
-    let score = p.grade(&p.paper(c), &answers);
+    let score = p.grade(c, &answers);
     Ok((score, score >= p.batch.pass_mark))
 }
 
@@ -1042,10 +1059,15 @@ pub fn regrade(
     let p = load_papers(conn, batch_id)?;
     let out = audit::transaction(conn, grant.actor(), |conn, rec| {
         let closed = db::closed_attempts_of_batch(conn, batch_id)?;
+        let mut all: HashMap<i64, HashMap<i32, String>> = HashMap::new();
+        for (attempt, position, answer) in db::answers_of_batch(conn, batch_id)? {
+            all.entry(attempt).or_default().insert(position, answer);
+        }
+        let none = HashMap::new();
         let mut changed = Vec::new();
         for (a, c) in &closed {
-            let answers: HashMap<i32, String> = db::answers_of(conn, a.id)?.into_iter().collect();
-            let score = p.grade(&p.paper(c), &answers);
+            let answers = all.get(&a.id).unwrap_or(&none);
+            let score = p.grade(c, answers);
             let passed = score >= p.batch.pass_mark;
             if a.score != Some(score) || a.passed != Some(passed) {
                 db::set_grade(conn, a.id, score, passed)?;
@@ -1152,23 +1174,17 @@ pub fn record_starts(conn: &mut DbConn) -> Result<usize> {
 
 /// Closes every attempt past its deadline (the background task runs this; safe on several
 /// replicas: an attempt is closed by whichever gets there first). Returns how many it closed.
+/// Closes (and grades) at most 500 attempts whose time is up; the job runner calls it every few
+/// seconds, so a run stays well inside its lease and the rest follow on the next tick. Answers
+/// are refused from the deadline on whether or not the attempt is closed yet.
 pub fn close_all_expired(conn: &mut DbConn, papers: &Papers) -> Result<usize> {
     let mut closed = 0;
-    loop {
-        let due = db::expired_attempts(conn, crate::db::now(), 500)?;
-        if due.is_empty() {
-            return Ok(closed);
-        }
-        let n = due.len();
-        for (attempt_id, candidate_id) in due {
-            if close_expired(conn, papers, attempt_id, candidate_id)? {
-                closed += 1;
-            }
-        }
-        if n < 500 {
-            return Ok(closed);
+    for (attempt_id, candidate_id) in db::expired_attempts(conn, crate::db::now(), 500)? {
+        if close_expired(conn, papers, attempt_id, candidate_id)? {
+            closed += 1;
         }
     }
+    Ok(closed)
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -1278,7 +1294,9 @@ pub fn move_candidate(
                 format!("场次“{}”已满（{} 人）", to.name, to.capacity),
             ));
         }
-        db::set_session(conn, c.id, to.id, last_seat.map_or(0, |s| s + 1))?;
+        if db::set_session(conn, c.id, to.id, last_seat.map_or(0, |s| s + 1))? == 0 {
+            return Err(Error::Closed("该考生已开始考试，不能调整场次".into()));
+        }
         rec.record(
             conn,
             Change::new(

@@ -157,26 +157,42 @@ pub fn batch(conn: &mut DbConn, grant: &Grant, batch_id: i64) -> Result<BatchRes
             ec::exempt_part,
         ))
         .load(conn)?;
-    // Earlier enrolments that did not end in a pass make this one a re-sit.
+    // A re-sit: the latest earlier enrolment that was decided (sat, or its session is over)
+    // did not end in a pass.
     let ids: Vec<i64> = raw.iter().map(|r| r.1).collect();
-    let mut resits = std::collections::HashSet::new();
+    let now = crate::db::now();
+    let mut latest: std::collections::HashMap<i64, (i64, bool)> = std::collections::HashMap::new();
     for chunk in ids.chunks(5000) {
-        let earlier: Vec<(i64, Option<bool>)> = ec::table
+        let earlier: Vec<(i64, i64, Option<bool>, NaiveDateTime)> = ec::table
+            .inner_join(es::table.on(es::id.eq(ec::session_id)))
             .left_join(at::table.on(at::candidate_id.eq(ec::id)))
             .filter(ec::officer_id.eq_any(chunk))
             .filter(ec::batch_id.lt(batch_id))
             .select((
                 ec::officer_id,
+                ec::batch_id,
                 at::passed.nullable().assume_not_null().nullable(),
+                es::ends_at,
             ))
             .load(conn)?;
-        resits.extend(
-            earlier
-                .into_iter()
-                .filter(|(_, passed)| *passed != Some(true))
-                .map(|(o, _)| o),
-        );
+        for (officer, batch, passed, ends_at) in earlier {
+            let decided = passed.is_some() || ends_at < now;
+            if !decided {
+                continue;
+            }
+            let e = latest
+                .entry(officer)
+                .or_insert((batch, passed == Some(true)));
+            if batch > e.0 {
+                *e = (batch, passed == Some(true));
+            }
+        }
     }
+    let resits: std::collections::HashSet<i64> = latest
+        .into_iter()
+        .filter(|(_, (_, passed))| !passed)
+        .map(|(o, _)| o)
+        .collect();
     let rows: Vec<ResultRow> = raw
         .into_iter()
         .map(

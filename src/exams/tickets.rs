@@ -59,7 +59,8 @@ struct Entry {
     starts_at: NaiveDateTime,
     ends_at: NaiveDateTime,
     code: String,
-    photo: Option<Vec<u8>>,
+    officer_id: i64,
+    has_photo: bool,
     exempt_part: String,
 }
 
@@ -125,6 +126,7 @@ pub fn print(
         Option<i64>,
         i64,
         String,
+        String,
     );
     let rows: Vec<Row> = ec::table
         .inner_join(officers::table.inner_join(units::table))
@@ -144,6 +146,7 @@ pub fn print(
             at::id.nullable(),
             ec::officer_id,
             ec::exempt_part,
+            ec::access_hash,
         ))
         .load(conn)?;
     let wanted: std::collections::HashSet<&str> =
@@ -187,24 +190,21 @@ pub fn print(
             },
         ));
     }
-    let photo_ids: Vec<i64> = chosen.iter().filter(|r| r.8).map(|r| r.10).collect();
-    let mut photos: HashMap<i64, Vec<u8>> = HashMap::new();
-    for chunk in photo_ids.chunks(500) {
-        for (id, data) in officer_photos::table
-            .filter(officer_photos::officer_id.eq_any(chunk))
-            .select((officer_photos::officer_id, officer_photos::data))
-            .load::<(i64, Vec<u8>)>(conn)?
-        {
-            photos.insert(id, data);
-        }
+    if !zip && chosen.len() > MAX_PER_FILE {
+        return Err(Error::invalid(
+            "format",
+            format!(
+                "一次最多打印 {MAX_PER_FILE} 张准考证到一个 PDF，所选 {} 人：请按单位打印，或选择每个单位一个 PDF（ZIP）",
+                chosen.len()
+            ),
+        ));
     }
-
     let mut entries = Vec::with_capacity(chosen.len());
     let mut seals = Vec::with_capacity(chosen.len());
     for r in &chosen {
         let s = &sessions[&r.2];
         let code = access::new_code();
-        seals.push((r.0, keys.seal(&r.1, &code)));
+        seals.push((r.0, r.12.clone(), keys.seal(&r.1, &code)));
         let extra = chrono::Duration::minutes(i64::from(s.extension_minutes + r.3));
         entries.push(Entry {
             ticket_no: r.1.clone(),
@@ -216,17 +216,17 @@ pub fn print(
             starts_at: s.starts_at,
             ends_at: s.ends_at + extra,
             code,
-            photo: photos.remove(&r.10),
+            officer_id: r.10,
+            has_photo: r.8,
             exempt_part: r.11.clone(),
         });
     }
     let subjects = subjects(&batch.blueprint);
-    let render = |list: &[&Entry]| -> Result<Vec<u8>> {
-        let mut doc = Doc::new(&format!("{} 准考证", batch.title));
-        for e in list {
-            ticket(&mut doc, &batch, &subjects, bureau, exam_url, e)?;
-        }
-        doc.render()
+    let printing = Printing {
+        batch: &batch,
+        subjects: &subjects,
+        bureau,
+        exam_url,
     };
     let (filename, content_type, bytes) = if zip {
         let mut by_unit: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
@@ -239,14 +239,26 @@ pub fn print(
         let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored);
+        let mut names = std::collections::HashSet::new();
         for ((_, unit), list) in &by_unit {
-            let pdf = render(list)?;
-            out.start_file(
-                format!("{}-{}-准考证.pdf", batch.code, file_safe(unit)),
-                options,
-            )
-            .map_err(|e| Error::Internal(e.into()))?;
-            out.write_all(&pdf).map_err(|e| Error::Internal(e.into()))?;
+            let parts = list.len().div_ceil(MAX_PER_FILE);
+            for (k, part) in list.chunks(MAX_PER_FILE).enumerate() {
+                let pdf = render(conn, &printing, part)?;
+                // two units may share a name (综合行政执法大队 in two counties)
+                let mut base = format!("{}-{}-准考证", batch.code, file_safe(unit));
+                if parts > 1 {
+                    base = format!("{base}-{}", k + 1);
+                }
+                let mut name = format!("{base}.pdf");
+                let mut n = 2;
+                while !names.insert(name.clone()) {
+                    name = format!("{base}（{n}）.pdf");
+                    n += 1;
+                }
+                out.start_file(name, options)
+                    .map_err(|e| Error::Internal(e.into()))?;
+                out.write_all(&pdf).map_err(|e| Error::Internal(e.into()))?;
+            }
         }
         let bytes = out
             .finish()
@@ -264,15 +276,27 @@ pub fn print(
             (_, Some(_)) => format!("{}-{}-准考证.pdf", batch.code, file_safe(&entries[0].unit)),
             _ => format!("{}-准考证.pdf", batch.code),
         };
-        (name, "application/pdf", render(&all)?)
+        (name, "application/pdf", render(conn, &printing, &all)?)
     };
 
-    // The new codes count only once the file exists.
+    // The new codes count only once the file exists, and only if nobody started or reprinted
+    // in the meantime; sign-ins made with an old code end with it.
     audit::transaction(conn, grant.actor(), |conn, rec| {
-        for (id, seal) in &seals {
-            diesel::update(ec::table.find(id))
-                .set(ec::access_hash.eq(seal))
+        for (id, old, seal) in &seals {
+            let changed =
+                diesel::update(ec::table.find(id).filter(ec::access_hash.eq(old)).filter(
+                    diesel::dsl::not(diesel::dsl::exists(
+                        at::table.filter(at::candidate_id.eq(id)),
+                    )),
+                ))
+                .set((ec::access_hash.eq(seal), ec::token_hash.eq(None::<String>)))
                 .execute(conn)?;
+            if changed == 0 {
+                return Err(Error::Conflict {
+                    message: "打印期间有考生开始考试，或准考证已被他人重新打印：请重新打印".into(),
+                    fields: Default::default(),
+                });
+            }
         }
         rec.record(
             conn,
@@ -301,6 +325,43 @@ pub fn print(
     })
 }
 
+/// Tickets per PDF file: each may carry a photo, and a file is built in memory.
+const MAX_PER_FILE: usize = 500;
+
+/// What every page of one printing shares.
+struct Printing<'a> {
+    batch: &'a db::Batch,
+    subjects: &'a str,
+    bureau: &'a str,
+    exam_url: &'a str,
+}
+
+/// One PDF of tickets; the photos are read for these tickets only, and scaled down.
+fn render(conn: &mut DbConn, printing: &Printing, list: &[&Entry]) -> Result<Vec<u8>> {
+    let ids: Vec<i64> = list
+        .iter()
+        .filter(|e| e.has_photo)
+        .map(|e| e.officer_id)
+        .collect();
+    let mut photos: HashMap<i64, Vec<u8>> = HashMap::new();
+    for chunk in ids.chunks(200) {
+        photos.extend(
+            officer_photos::table
+                .filter(officer_photos::officer_id.eq_any(chunk))
+                .select((officer_photos::officer_id, officer_photos::data))
+                .load::<(i64, Vec<u8>)>(conn)?,
+        );
+    }
+    let mut doc = Doc::new(&format!("{} 准考证", printing.batch.title));
+    for e in list {
+        let photo = photos
+            .remove(&e.officer_id)
+            .and_then(|bytes| doc.add_photo(&bytes, (300, 400)).ok());
+        ticket(&mut doc, printing, e, photo);
+    }
+    doc.render()
+}
+
 fn file_safe(s: &str) -> String {
     s.chars()
         .map(|c| if "/\\:*?\"<>|".contains(c) { '_' } else { c })
@@ -314,13 +375,16 @@ fn subjects(blueprint: &str) -> String {
     };
     let mut parts: Vec<String> = Vec::new();
     for s in &b.sections {
+        let part = crate::bank::rules::Part::parse(&s.part)
+            .map(|p| p.label().to_string())
+            .unwrap_or_else(|| s.part.clone());
         let label = match s
             .category
             .as_deref()
             .filter(|c| !c.is_empty() && *c != "通用")
         {
-            Some(c) => format!("{}（{c}）", s.part),
-            None => s.part.clone(),
+            Some(c) => format!("{part}（{c}）"),
+            None => part,
         };
         if !parts.contains(&label) {
             parts.push(label);
@@ -331,18 +395,13 @@ fn subjects(blueprint: &str) -> String {
 
 const A4: (f32, f32) = (210.0, 297.0);
 
-fn ticket(
-    doc: &mut Doc,
-    batch: &db::Batch,
-    subjects: &str,
-    bureau: &str,
-    exam_url: &str,
-    e: &Entry,
-) -> Result<()> {
-    let photo = match &e.photo {
-        Some(bytes) => doc.add_image(bytes).ok(),
-        None => None,
-    };
+fn ticket(doc: &mut Doc, printing: &Printing, e: &Entry, photo: Option<crate::pdf::ImageId>) {
+    let (batch, subjects, bureau, exam_url) = (
+        printing.batch,
+        printing.subjects,
+        printing.bureau,
+        printing.exam_url,
+    );
     let p = doc.page(A4.0, A4.1);
     let (left, right) = (20.0, A4.0 - 20.0);
     p.centered(Style::Bold, 18.0, A4.0 / 2.0, 270.0, &batch.title);
@@ -452,7 +511,6 @@ fn ticket(
         16.0,
         &format!("批次 {}", batch.code),
     );
-    Ok(())
 }
 
 /// A 1-inch photo (25 × 35 mm) or the place to paste one.

@@ -124,10 +124,13 @@ pub fn wrap(style: Style, size: f32, width: f32, text: &str) -> Vec<String> {
             }
             // Keep a Latin word (a number, an article reference) whole where it fits.
             if c.is_ascii_alphanumeric()
-                && let Some(cut) = line.rfind(|ch: char| !ch.is_ascii_alphanumeric())
-                && cut + 1 < line.len()
+                && let Some((cut, ch)) = line
+                    .char_indices()
+                    .rev()
+                    .find(|(_, ch)| !ch.is_ascii_alphanumeric())
+                && cut + ch.len_utf8() < line.len()
             {
-                let word = line.split_off(cut + 1);
+                let word = line.split_off(cut + ch.len_utf8());
                 lines.push(std::mem::take(&mut line).trim_end().to_string());
                 line = word;
                 line.push(c);
@@ -256,6 +259,23 @@ impl Doc {
     pub fn add_image(&mut self, bytes: &[u8]) -> Result<ImageId> {
         let image = decode_image(bytes)?;
         self.images.push(image);
+        Ok(ImageId(self.images.len() - 1))
+    }
+
+    /// A photo, decoded and scaled down to fit `max_px` (a 1-inch photo at 300 dpi is about
+    /// 300 × 400), so a sheet of hundreds of tickets or cards stays small in memory and on disk.
+    pub fn add_photo(&mut self, bytes: &[u8], max_px: (u32, u32)) -> Result<ImageId> {
+        let img = image::load_from_memory(bytes)
+            .map_err(|e| Error::invalid("photo", format!("照片无法解码（{e}）")))?;
+        let small = img.thumbnail(max_px.0, max_px.1).to_rgb8();
+        let (width, height) = (small.width() as usize, small.height() as usize);
+        self.images.push(RawImage {
+            pixels: printpdf::RawImageData::U8(small.into_raw()),
+            width,
+            height,
+            data_format: printpdf::RawImageFormat::RGB8,
+            tag: Vec::new(),
+        });
         Ok(ImageId(self.images.len() - 1))
     }
 

@@ -79,6 +79,12 @@ fn lines_wrap_at_the_width_without_starting_on_punctuation() {
         assert!(!l.starts_with(['，', '。']), "{l}");
     }
     assert_eq!(wrap(Style::Regular, 10.0, 60.0, "甲\n乙"), vec!["甲", "乙"]);
+    // a Latin word after CJK text at the break stays whole (and the break is on a character)
+    let mixed = "某某市生态环境局综合行政执法支队第12345678大队";
+    for w in [20.0, 25.0, 30.0, 35.0, 40.0] {
+        let lines = wrap(Style::Regular, 10.0, w, mixed);
+        assert_eq!(lines.concat(), mixed);
+    }
 }
 
 #[test]

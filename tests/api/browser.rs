@@ -507,7 +507,7 @@ both!(
 
             // The bureau approves two of the three collectively.
             b.find(By::XPath(
-                "//tr[td[text()='丙三']]//input[@type='checkbox']",
+                "//tr[td[text()='乙二']]//input[@type='checkbox']",
             ))
             .await?
             .click()
@@ -523,7 +523,7 @@ both!(
                 .await?;
             b.find(By::Name("note"))
                 .await?
-                .send_keys("丙三岗位待核实")
+                .send_keys("乙二免考公共法律知识，另行安排专业科目考试")
                 .await?;
             submit(&b, By::Id("approve")).await?;
             assert!(b.current_url().await?.path().starts_with("/exams/plans/"));

@@ -47,6 +47,7 @@ pub async fn schedule_full(app: &TestApp, admin: &str, n: usize, show_score: boo
         "sessions": [{"name": "第一场", "starts_at": now - chrono::Duration::minutes(5),
                       "ends_at": now + chrono::Duration::minutes(120), "capacity": n}],
         "officer_ids": ids,
+        "return_access_codes": true,
     });
     let r = app
         .post("/api/v1/exam/batches", admin, body)
@@ -557,6 +558,10 @@ both!(
             .expect(201);
         assert_eq!(s["candidates"], 1);
         assert_eq!(s["tickets"][0]["officer_id"], ok1);
+        assert!(
+            s["tickets"][0].get("access_code").is_none(),
+            "access codes exist only on printed tickets unless asked for"
+        );
     }
 );
 
@@ -1159,7 +1164,7 @@ both!(
         let mut body = json!({
             "title": "分配测试", "blueprint": blueprint(), "duration_minutes": 60,
             "sessions": [window("上午场", 2), window("下午场", 3)],
-            "officer_ids": ids, "allocation": "spread",
+            "officer_ids": ids, "allocation": "spread", "return_access_codes": true,
             "assignments": [{"officer_id": ids[3], "session": 1}],
         });
         body["allocation"] = json!("sideways");
@@ -1304,7 +1309,7 @@ both!(
         .expect(200);
         let now = chrono::Utc::now().naive_utc();
         let mut body = json!({
-            "title": "公共加专业", "duration_minutes": 60, "plan_ids": [plan],
+            "title": "公共加专业", "duration_minutes": 60, "plan_ids": [plan], "return_access_codes": true,
             "blueprint": {"sections": [
                 {"part": "公共法律知识", "type": "单选", "count": 10, "points": 4},
                 {"part": "专业法律知识", "category": "生态环境", "type": "单选", "count": 15, "points": 4}]},
@@ -1394,6 +1399,11 @@ both!(
             .iter()
             .map(|t| t["officer_id"].as_i64().unwrap())
             .collect();
+        // the first session is over: the one who never came is absent
+        app.sql(&format!(
+            "UPDATE exam_sessions SET starts_at = '2001-01-01 00:00:00', ends_at = '2001-01-01 02:00:00' WHERE batch_id = {}",
+            first["batch_id"]
+        ));
         let now = chrono::Utc::now().naive_utc();
         let second = app
             .post(

@@ -553,14 +553,13 @@ pub async fn distribution(
     id: web::Path<i64>,
 ) -> ApiResult {
     let grant = p.grant();
-    let papers = state.papers.clone();
     let id = *id;
-    let a = state
-        .db(move |c| exams::analysis::analyse(c, &grant, &papers, id))
+    let svg = state
+        .db(move |c| exams::analysis::distribution_svg(c, &grant, id))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml; charset=utf-8")
-        .body(a.histogram_svg))
+        .body(svg))
 }
 
 #[derive(Serialize, ToSchema)]

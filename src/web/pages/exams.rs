@@ -471,6 +471,7 @@ fn batch_input(f: &Form) -> Result<BatchInput, Vec<String>> {
         officer_ids: Vec::new(),
         allocation: Some(field(f, "allocation")).filter(|s| !s.is_empty()),
         assignments: Vec::new(),
+        return_access_codes: false,
     })
 }
 
