@@ -41,6 +41,12 @@ pub struct Config {
     pub bureau_name: String,
     /// Fonts tried after the shipped ones for characters they lack (TrueType/OpenType files).
     pub font_fallbacks: Vec<PathBuf>,
+    /// The pattern of new certificate numbers (`certs::rules::Pattern`).
+    pub cert_number_pattern: String,
+    /// Years a new certificate is valid.
+    pub cert_valid_years: i32,
+    /// Years after a revocation before the person may be issued a certificate again.
+    pub revocation_ban_years: i32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +70,9 @@ struct FileConfig {
     seed_question_bank: Option<bool>,
     bureau_name: Option<String>,
     font_fallbacks: Option<Vec<PathBuf>>,
+    cert_number_pattern: Option<String>,
+    cert_valid_years: Option<i32>,
+    revocation_ban_years: Option<i32>,
 }
 
 impl Config {
@@ -122,6 +131,17 @@ impl Config {
                 .map(|v| std::env::split_paths(&v).collect())
                 .or(file.font_fallbacks)
                 .unwrap_or_default(),
+            cert_number_pattern: env("ZHIFA_CERT_NUMBER_PATTERN")
+                .or(file.cert_number_pattern)
+                .unwrap_or_else(|| crate::certs::rules::DEFAULT_PATTERN.into()),
+            cert_valid_years: parse("ZHIFA_CERT_VALID_YEARS")?
+                .map(|v| v as i32)
+                .or(file.cert_valid_years)
+                .unwrap_or(5),
+            revocation_ban_years: parse("ZHIFA_REVOCATION_BAN_YEARS")?
+                .map(|v| v as i32)
+                .or(file.revocation_ban_years)
+                .unwrap_or(2),
             database_url,
             data_dir,
             bind: env("ZHIFA_BIND")
@@ -169,6 +189,9 @@ impl Config {
             seed_question_bank: true,
             bureau_name: "司法局".into(),
             font_fallbacks: Vec::new(),
+            cert_number_pattern: crate::certs::rules::DEFAULT_PATTERN.into(),
+            cert_valid_years: 5,
+            revocation_ban_years: 2,
             database_url,
             data_dir,
             bind: "127.0.0.1:0".into(),

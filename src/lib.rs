@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod certs;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -40,6 +41,7 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
     pdf::fonts::configure(&config.font_fallbacks)?;
     let answers = exams::commit::Committer::new();
     let policy = auth::Policy::from_config(&config);
+    let certs = certs::Settings::from_config(&config)?;
     Ok((
         web::AppState {
             pool,
@@ -51,6 +53,7 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
             exam_key: Arc::new(exam_key),
             papers: exams::Papers::default(),
             answers,
+            certs: Arc::new(certs),
         },
         generated,
     ))

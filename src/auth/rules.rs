@@ -66,6 +66,8 @@ pub enum Capability {
     Practice,
     /// Schedule exam batches, see results.
     ManageExams,
+    /// Issue certificates and change their state (suspend, revoke, cancel …).
+    ManageCerts,
 }
 
 impl Capability {
@@ -81,6 +83,7 @@ impl Capability {
             Capability::ManageBank => "维护题库（只有司法局管理员可以）",
             Capability::Practice => "参加模拟练习",
             Capability::ManageExams => "组织考试（只有司法局管理员可以）",
+            Capability::ManageCerts => "核发和变更执法证（只有司法局管理员可以）",
         }
     }
 }

@@ -78,7 +78,12 @@ impl Pattern {
                 }
             }
         }
-        if tokens.iter().filter(|t| matches!(t, Token::Serial(_))).count() != 1 {
+        if tokens
+            .iter()
+            .filter(|t| matches!(t, Token::Serial(_)))
+            .count()
+            != 1
+        {
             return Err("证号格式须有且只有一个 {serial:N}".into());
         }
         if let Some(i) = tokens.iter().position(|t| *t == Token::Check)
@@ -181,7 +186,7 @@ pub enum NumberKind {
 
 crate::roster::rules::vocabulary! {
     /// A certificate's state.
-    pub enum CertState {
+    CertState, "证件状态" {
         Valid => "有效" ["正常", "在用"],
         Suspended => "暂扣" ["暂停", "暂扣中"],
         Revoked => "吊销" [],
@@ -254,7 +259,18 @@ mod tests {
     fn the_check_character_is_the_id_numbers() {
         // GB 11643's own example: 11010519491231002X
         assert_eq!(check_char("11010519491231002"), Some('X'));
-        assert_eq!(check_char("44052419800101001"), Some('4'));
+        // and agrees with the roster's ID-number rule
+        for body in [
+            "22070219880304001",
+            "11010119900307123",
+            "44030520011231987",
+        ] {
+            let c = check_char(body).unwrap();
+            assert!(
+                crate::roster::rules::IdNumber::parse(&format!("{body}{c}")).is_ok(),
+                "{body}{c}"
+            );
+        }
         assert_eq!(check_char("12a"), None);
     }
 
@@ -275,8 +291,15 @@ mod tests {
         assert!(Pattern::parse("{region}{check}{serial:5}").is_err());
         assert!(Pattern::parse("{region}{yy}").is_err());
         let lit = Pattern::parse("吉{region}-{yyyy}-{serial:6}").unwrap();
-        assert_eq!(lit.format("220702", 2026, 5).unwrap(), "吉220702-2026-000005");
-        assert_eq!(lit.classify("吉220702-2026-000005"), NumberKind::Other, "no check character");
+        assert_eq!(
+            lit.format("220702", 2026, 5).unwrap(),
+            "吉220702-2026-000005"
+        );
+        assert_eq!(
+            lit.classify("吉220702-2026-000005"),
+            NumberKind::Other,
+            "no check character"
+        );
     }
 
     #[test]

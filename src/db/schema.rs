@@ -38,6 +38,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    cert_serials (region, year) {
+        region -> Text,
+        year -> Int4,
+        last -> Int8,
+    }
+}
+
+diesel::table! {
+    certificate_events (id) {
+        id -> Int8,
+        certificate_id -> Int8,
+        at -> Timestamp,
+        action -> Text,
+        from_state -> Text,
+        to_state -> Text,
+        reason -> Text,
+        basis -> Text,
+        actor -> Text,
+    }
+}
+
+diesel::table! {
+    certificates (id) {
+        id -> Int8,
+        number -> Text,
+        officer_id -> Int8,
+        unit_id -> Int8,
+        category -> Text,
+        region -> Text,
+        issuer -> Text,
+        issued_on -> Nullable<Date>,
+        valid_until -> Nullable<Date>,
+        state -> Text,
+        source -> Text,
+        card_generation -> Int4,
+        batch_id -> Nullable<Int8>,
+        replaces_id -> Nullable<Int8>,
+        replaced_by_id -> Nullable<Int8>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     exam_answers (attempt_id, position) {
         attempt_id -> Int8,
         position -> Int4,
@@ -323,6 +367,10 @@ diesel::table! {
 }
 
 diesel::joinable!(exam_answers -> exam_attempts (attempt_id));
+diesel::joinable!(certificate_events -> certificates (certificate_id));
+diesel::joinable!(certificates -> exam_batches (batch_id));
+diesel::joinable!(certificates -> officers (officer_id));
+diesel::joinable!(certificates -> units (unit_id));
 diesel::joinable!(exam_attempt_events -> exam_candidates (candidate_id));
 diesel::joinable!(exam_attempts -> exam_candidates (candidate_id));
 diesel::joinable!(exam_batch_cells -> exam_batches (batch_id));
@@ -347,6 +395,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     audit_head,
     audit_log,
+    cert_serials,
+    certificate_events,
+    certificates,
     exam_answers,
     exam_attempt_events,
     exam_attempts,

@@ -67,8 +67,8 @@ impl Phase {
     }
 }
 
-/// What the server acknowledged: ticket → position → answer.
-type Acked = HashMap<String, HashMap<i64, String>>;
+/// What the server acknowledged: ticket → position → (the save's sequence number, answer).
+type Acked = HashMap<String, HashMap<i64, (i64, String)>>;
 
 struct Shared {
     start: Mutex<Phase>,
@@ -232,7 +232,10 @@ async fn candidate(
                     .unwrap()
                     .entry(ticket.0.clone())
                     .or_default()
-                    .insert(position, v["answer"].as_str().unwrap_or("").to_string());
+                    .insert(
+                        position,
+                        (seq, v["answer"].as_str().unwrap_or("").to_string()),
+                    );
             }
             Err(e) => shared.save.lock().unwrap().record(started, Err(e)),
         }
@@ -329,26 +332,32 @@ pub fn run(o: Options, conn: Option<&mut DbConn>) -> anyhow::Result<usize> {
     Ok(errors + missing)
 }
 
-/// Every acknowledged answer (the last one per question) is stored.
+/// Every acknowledged answer (the last one per question) is stored, or superseded by a later save
+/// of the same candidate that the server committed after the client had stopped waiting (a
+/// timeout): the stored sequence number tells which.
 fn verify(conn: &mut DbConn, acked: &Acked) -> anyhow::Result<usize> {
     use crate::db::schema::{exam_answers as ea, exam_attempts as at, exam_candidates as ec};
     use diesel::prelude::*;
     let mut missing = 0;
     let tickets: Vec<&String> = acked.keys().collect();
     for chunk in tickets.chunks(500) {
-        let rows: Vec<(String, i32, String)> = ec::table
+        let rows: Vec<(String, i32, i64, String)> = ec::table
             .inner_join(at::table.on(at::candidate_id.eq(ec::id)))
             .inner_join(ea::table.on(ea::attempt_id.eq(at::id)))
             .filter(ec::ticket_no.eq_any(chunk.iter().map(|s| s.as_str())))
-            .select((ec::ticket_no, ea::position, ea::answer))
+            .select((ec::ticket_no, ea::position, ea::seq, ea::answer))
             .load(conn)?;
-        let stored: HashMap<(String, i64), String> = rows
+        let stored: HashMap<(String, i64), (i64, String)> = rows
             .into_iter()
-            .map(|(t, p, a)| ((t, p as i64), a))
+            .map(|(t, p, q, a)| ((t, p as i64), (q, a)))
             .collect();
         for t in chunk {
-            for (p, a) in &acked[*t] {
-                if stored.get(&((*t).clone(), *p)) != Some(a) {
+            for (p, (seq, a)) in &acked[*t] {
+                let ok = match stored.get(&((*t).clone(), *p)) {
+                    Some((q, stored)) => q > seq || (q == seq && stored == a),
+                    None => false,
+                };
+                if !ok {
                     missing += 1;
                 }
             }

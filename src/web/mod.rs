@@ -32,6 +32,8 @@ pub struct AppState {
     pub papers: crate::exams::Papers,
     /// The group-commit writer of exam answers.
     pub answers: crate::exams::commit::Committer,
+    /// Numbering, validity and revocation-ban rules of certificates.
+    pub certs: Arc<crate::certs::Settings>,
 }
 
 /// An exam-room request's bearer token (`POST /api/v1/exam/login` issues it) and where it

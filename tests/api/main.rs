@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod bank;
 mod browser;
+mod certs;
 mod cli;
 mod exams;
 mod hardening;

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod bank;
+mod certs;
 mod exam;
 mod imports;
 mod openapi;
@@ -95,6 +96,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/exam/batches/{id}/results").get(exam::results))
                 .service(web::resource("/exam/batches/{id}/regrade").post(exam::regrade))
                 .service(web::resource("/exam/batches/{id}/tickets").post(exam::tickets))
+                .service(
+                    web::resource("/exam/batches/{id}/certificates")
+                        .get(certs::preview_batch)
+                        .post(certs::issue_batch),
+                )
+                .service(
+                    web::resource("/certificates")
+                        .get(certs::list)
+                        .post(certs::issue),
+                )
+                .service(web::resource("/certificates/{number}").get(certs::get))
+                .service(web::resource("/certificates/{number}/state").post(certs::change_state))
                 .service(web::resource("/exam/batches/{id}/analysis").get(exam::analysis))
                 .service(
                     web::resource("/exam/batches/{id}/distribution.svg").get(exam::distribution),

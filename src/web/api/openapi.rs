@@ -2,7 +2,7 @@
 //! annotations and the types they read and answer with, so a route cannot drift from its
 //! documentation. Served at GET /api/openapi.json.
 
-use super::{audit, auth, bank, exam, imports, roster, users};
+use super::{audit, auth, bank, certs, exam, imports, roster, users};
 use crate::error::FieldErrors;
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -70,6 +70,12 @@ use utoipa::{OpenApi, ToSchema};
         exam::results,
         exam::tickets,
         exam::report,
+        certs::list,
+        certs::issue,
+        certs::get,
+        certs::change_state,
+        certs::preview_batch,
+        certs::issue_batch,
         exam::move_candidate,
         exam::analysis,
         exam::distribution,
@@ -101,6 +107,7 @@ use utoipa::{OpenApi, ToSchema};
         (name = "bank", description = "题库：浏览、录入、修改（版本）、停用、导入导出、组卷可行性"),
         (name = "practice", description = "模拟练习"),
         (name = "exam", description = "资格考试：排考与考场（考生以准考证登录）"),
+        (name = "certificates", description = "执法证登记簿：核发、状态变更及其记录"),
     )
 )]
 pub struct ApiDoc;

@@ -1,0 +1,697 @@
+//! The certificates register (行政执法证): issuance (one by one, or in bulk from an exam batch's
+//! results with a preview first), numbers that are unique forever and gap-free per region and
+//! year, and the states a certificate moves through, each change kept with reason, legal basis,
+//! actor and time, and in the audit trail.
+//!
+//! The roster's `officers.cert_*` fields stay as the officer's current certificate: the register
+//! sets them when it issues one and clears them when that certificate ends.
+
+pub mod db;
+pub mod rules;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Change};
+use crate::auth::{Capability, Grant};
+use crate::config::Config;
+use crate::db::DbConn;
+use crate::db::schema::{
+    exam_attempts as at, exam_batches as eb, exam_candidates as ec, officers, units,
+};
+use crate::error::{Error, Result};
+use crate::roster::rules::{Eligibility, certificate_eligibility};
+use rules::{Action, CertState, Pattern};
+
+/// The bureau's certificate settings (from the configuration).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub pattern: Pattern,
+    /// Years a new certificate is valid (5 by default; 3 and 6 are also in use).
+    pub valid_years: i32,
+    /// Years after a revocation before the person may be issued a new certificate (2 in Jilin).
+    pub ban_years: i32,
+    /// The issuing authority printed on new certificates.
+    pub issuer: String,
+}
+
+impl Settings {
+    pub fn from_config(c: &Config) -> anyhow::Result<Settings> {
+        Ok(Settings {
+            pattern: Pattern::parse(&c.cert_number_pattern)
+                .map_err(|e| anyhow::anyhow!("配置项 cert_number_pattern 有误：{e}"))?,
+            valid_years: c.cert_valid_years,
+            ban_years: c.revocation_ban_years,
+            issuer: c.bureau_name.clone(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Certificate {
+    pub number: String,
+    pub officer_id: i64,
+    pub name: String,
+    pub unit_id: i64,
+    pub unit: String,
+    pub category: String,
+    pub region: String,
+    pub issuer: String,
+    #[schema(value_type = Option<String>)]
+    pub issued_on: Option<NaiveDate>,
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<NaiveDate>,
+    /// 有效 | 暂扣 | 吊销 | 注销 | 过期
+    pub state: String,
+    /// 核发 | 导入 | 迁移
+    pub source: String,
+    pub card_generation: i32,
+    /// The certificate this one replaced, and the one that replaced it.
+    pub replaces: Option<String>,
+    pub replaced_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Event {
+    #[schema(value_type = String)]
+    pub at: NaiveDateTime,
+    pub action: String,
+    pub from_state: String,
+    pub to_state: String,
+    pub reason: String,
+    pub basis: String,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertDetail {
+    #[serde(flatten)]
+    pub certificate: Certificate,
+    pub events: Vec<Event>,
+}
+
+fn certificate(conn: &mut DbConn, r: db::Row) -> Result<Certificate> {
+    let (name, unit): (String, String) = officers::table
+        .inner_join(units::table.on(units::id.eq(officers::unit_id)))
+        .filter(officers::id.eq(r.officer_id))
+        .select((officers::name, units::name))
+        .first(conn)?;
+    let unit = units::table
+        .find(r.unit_id)
+        .select(units::name)
+        .first::<String>(conn)
+        .unwrap_or(unit);
+    let number_of = |conn: &mut DbConn, id: Option<i64>| -> Result<Option<String>> {
+        Ok(match id {
+            Some(id) => Some(db::by_id(conn, id)?.number),
+            None => None,
+        })
+    };
+    Ok(Certificate {
+        replaces: number_of(conn, r.replaces_id)?,
+        replaced_by: number_of(conn, r.replaced_by_id)?,
+        number: r.number,
+        officer_id: r.officer_id,
+        name,
+        unit_id: r.unit_id,
+        unit,
+        category: r.category,
+        region: r.region,
+        issuer: r.issuer,
+        issued_on: r.issued_on,
+        valid_until: r.valid_until,
+        state: r.state,
+        source: r.source,
+        card_generation: r.card_generation,
+    })
+}
+
+/// One certificate with its history (the bureau; a unit for its own officers; an officer their own).
+pub fn get(conn: &mut DbConn, grant: &Grant, number: &str) -> Result<CertDetail> {
+    grant.require(Capability::ReadRoster)?;
+    let r = db::by_number(conn, number.trim())?.ok_or_else(|| Error::not_found("执法证"))?;
+    let officer = crate::roster::db::officer(conn, r.officer_id)?
+        .ok_or_else(|| Error::not_found("执法证"))?;
+    let unit = crate::roster::db::unit(conn, officer.unit_id)?
+        .ok_or_else(|| Error::not_found("执法证"))?;
+    let visible = match grant.scope() {
+        crate::roster::Scope::Officer(id) => *id == r.officer_id,
+        s => s.covers_unit(&unit),
+    };
+    if !visible {
+        return Err(Error::not_found("执法证"));
+    }
+    let events = db::events(conn, r.id)?
+        .into_iter()
+        .map(|e| Event {
+            at: e.at,
+            action: e.action,
+            from_state: e.from_state,
+            to_state: e.to_state,
+            reason: e.reason,
+            basis: e.basis,
+            actor: e.actor,
+        })
+        .collect();
+    Ok(CertDetail {
+        certificate: certificate(conn, r)?,
+        events,
+    })
+}
+
+/// A page of the register.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// Number or name, from the start.
+    #[serde(default)]
+    pub q: String,
+    /// 有效 | 暂扣 | 吊销 | 注销 | 过期
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub unit_id: Option<i64>,
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertPage {
+    pub total: i64,
+    pub page: i64,
+    pub items: Vec<Certificate>,
+}
+
+pub fn list(conn: &mut DbConn, grant: &Grant, q: &ListQuery) -> Result<CertPage> {
+    grant.require(Capability::ReadRoster)?;
+    let state = match q.state.trim() {
+        "" => None,
+        s => Some(
+            CertState::parse(s)
+                .ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "state 应为有效、暂扣、吊销、注销或过期，而不是“{s}”"
+                    ))
+                })?
+                .label(),
+        ),
+    };
+    let scope_path = match grant.scope() {
+        crate::roster::Scope::All => None,
+        crate::roster::Scope::Subtree(p) => Some(p.clone()),
+        _ => return Err(Error::Forbidden("只能查看本人的执法证".into())),
+    };
+    let unit_path = match q.unit_id {
+        Some(id) => {
+            let u = crate::roster::db::unit(conn, id)?.ok_or_else(|| Error::not_found("单位"))?;
+            if scope_path
+                .as_ref()
+                .is_some_and(|p| !u.path.starts_with(p.as_str()))
+            {
+                return Err(Error::not_found("单位"));
+            }
+            Some(u.path)
+        }
+        None => scope_path,
+    };
+    let page = q.page.unwrap_or(1).max(1);
+    let (total, rows) = db::list(
+        conn,
+        q.q.trim(),
+        state,
+        unit_path.as_deref(),
+        50,
+        (page - 1) * 50,
+    )?;
+    let items = rows
+        .into_iter()
+        .map(|(r, name, unit)| Certificate {
+            number: r.number,
+            officer_id: r.officer_id,
+            name,
+            unit_id: r.unit_id,
+            unit,
+            category: r.category,
+            region: r.region,
+            issuer: r.issuer,
+            issued_on: r.issued_on,
+            valid_until: r.valid_until,
+            state: r.state,
+            source: r.source,
+            card_generation: r.card_generation,
+            replaces: None,
+            replaced_by: None,
+        })
+        .collect();
+    Ok(CertPage { total, page, items })
+}
+
+/// Why each of these officers may not be issued a new certificate today (absent: may).
+fn refusals(
+    conn: &mut DbConn,
+    s: &Settings,
+    officer_ids: &[i64],
+    today: NaiveDate,
+) -> Result<HashMap<i64, String>> {
+    let mut out = HashMap::new();
+    for chunk in officer_ids.chunks(5000) {
+        let rows: Vec<(i64, String, String, String)> = officers::table
+            .filter(officers::id.eq_any(chunk))
+            .select((
+                officers::id,
+                officers::name,
+                officers::employment_type,
+                officers::status,
+            ))
+            .load(conn)?;
+        for (id, _, employment, status) in &rows {
+            if let e @ (Eligibility::Ineligible(_) | Eligibility::Unconfirmed(_)) =
+                certificate_eligibility(employment, status)
+            {
+                out.insert(*id, e.reason().to_string());
+            }
+        }
+        for (id, number) in db::holders(conn, chunk)? {
+            out.entry(id)
+                .or_insert_with(|| format!("已持有执法证 {number}（有效或暂扣中）"));
+        }
+        for (id, at) in db::revocations(conn, chunk)? {
+            let until = at
+                .date()
+                .checked_add_months(chrono::Months::new(12 * s.ban_years.max(0) as u32))
+                .unwrap_or(at.date());
+            if until > today {
+                out.entry(id).or_insert_with(|| {
+                    format!(
+                        "执法证于 {} 被吊销，{} 年内不得重新核发（至 {}）",
+                        crate::roster::rules::chinese_date(at.date()),
+                        s.ban_years,
+                        crate::roster::rules::chinese_date(until)
+                    )
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The next number for a region and year, taken inside the caller's transaction: a rollback
+/// gives it back (gap-free), and a competing replica waits on the row and takes the next one.
+fn next_number(conn: &mut DbConn, s: &Settings, region: &str, year: i32) -> Result<String> {
+    for _ in 0..20 {
+        let serial = match db::last_serial(conn, region, year)? {
+            Some(last) => {
+                if db::bump_serial(conn, region, year, last)? == 1 {
+                    last + 1
+                } else {
+                    continue;
+                }
+            }
+            None => {
+                // a savepoint: losing the race for the first serial must not end the transaction
+                match conn.transaction(|c| db::first_serial(c, region, year)) {
+                    Ok(_) => 1,
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        return s
+            .pattern
+            .format(region, year, serial as u64)
+            .map_err(|e| Error::Conflict {
+                message: e,
+                fields: Default::default(),
+            });
+    }
+    Err(Error::Conflict {
+        message: "证号分配繁忙，请重试".into(),
+        fields: Default::default(),
+    })
+}
+
+/// What issuing writes for one officer (inside the caller's audit transaction).
+fn issue_to(
+    conn: &mut DbConn,
+    rec: &mut audit::Recorder,
+    s: &Settings,
+    officer_id: i64,
+    issued_on: NaiveDate,
+    batch_id: Option<i64>,
+    basis: &str,
+) -> Result<String> {
+    let (name, unit_id, category, region, region_code): (String, i64, String, String, String) =
+        officers::table
+            .inner_join(units::table.on(units::id.eq(officers::unit_id)))
+            .filter(officers::id.eq(officer_id))
+            .select((
+                officers::name,
+                officers::unit_id,
+                officers::category,
+                officers::region,
+                units::region_code,
+            ))
+            .first(conn)?;
+    let number = next_number(conn, s, &region_code, issued_on.year())?;
+    let valid_until = issued_on
+        .checked_add_months(chrono::Months::new(12 * s.valid_years as u32))
+        .and_then(|d| d.pred_opt());
+    let now = crate::db::now();
+    let id = db::insert(
+        conn,
+        &db::NewRow {
+            number: number.clone(),
+            officer_id,
+            unit_id,
+            category,
+            region,
+            issuer: s.issuer.clone(),
+            issued_on: Some(issued_on),
+            valid_until,
+            state: CertState::Valid.label().into(),
+            source: "核发".into(),
+            batch_id,
+            replaces_id: None,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    let actor = rec.actor().name.clone();
+    db::log(
+        conn,
+        &db::NewEvent {
+            certificate_id: id,
+            at: now,
+            action: "核发",
+            from_state: "",
+            to_state: CertState::Valid.label(),
+            reason: basis,
+            basis: "",
+            actor: &actor,
+        },
+    )?;
+    db::point_officer_at(conn, officer_id, Some((&number, &s.issuer, valid_until)))?;
+    rec.record(
+        conn,
+        Change::new(
+            "cert.issue",
+            "certificate",
+            &number,
+            format!("核发执法证 {number}：{name}（{basis}）"),
+        )
+        .after(&serde_json::json!({"officer_id": officer_id, "valid_until": valid_until})),
+    )?;
+    Ok(number)
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct IssueInput {
+    pub officer_id: i64,
+    /// Default today.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2026-12-01")]
+    pub issued_on: Option<NaiveDate>,
+    /// Why (e.g. 2026年第一批资格考试合格，经局务会审定).
+    pub reason: String,
+}
+
+/// Issues one certificate (the bureau), refusing with the reason an officer may not have one.
+pub fn issue(
+    conn: &mut DbConn,
+    grant: &Grant,
+    s: &Settings,
+    input: &IssueInput,
+) -> Result<CertDetail> {
+    grant.require(Capability::ManageCerts)?;
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(Error::invalid("reason", "请说明核发依据（200 字以内）"));
+    }
+    crate::roster::db::officer(conn, input.officer_id)?
+        .ok_or_else(|| Error::invalid("officer_id", "名录库中没有此人"))?;
+    let today = crate::db::now().date();
+    let issued_on = input.issued_on.unwrap_or(today);
+    let number = audit::transaction(conn, grant.actor(), |conn, rec| {
+        if let Some(why) = refusals(conn, s, &[input.officer_id], today)?.remove(&input.officer_id)
+        {
+            return Err(Error::invalid("officer_id", why));
+        }
+        issue_to(conn, rec, s, input.officer_id, issued_on, None, reason)
+    })?;
+    get(conn, grant, &number)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Candidate {
+    pub officer_id: i64,
+    pub name: String,
+    pub unit: String,
+    pub ticket_no: String,
+    pub score: Option<f64>,
+    /// Empty when a certificate will be issued.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BatchIssuance {
+    pub batch_id: i64,
+    pub batch: String,
+    /// Passed and eligible: a certificate each.
+    pub will_issue: Vec<Candidate>,
+    /// Passed but not eligible, with why.
+    pub refused: Vec<Candidate>,
+    /// Set once confirmed: the numbers issued, in the order of `will_issue`.
+    pub issued: Vec<String>,
+}
+
+/// Who passed a batch and gets a certificate, and who doesn't and why. Nothing is written.
+pub fn preview_batch(
+    conn: &mut DbConn,
+    grant: &Grant,
+    s: &Settings,
+    batch_id: i64,
+) -> Result<BatchIssuance> {
+    grant.require(Capability::ManageCerts)?;
+    let title: String = eb::table
+        .find(batch_id)
+        .select(eb::title)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("考试批次"))?;
+    let passed: Vec<(i64, String, String, String, Option<f64>)> = ec::table
+        .inner_join(at::table.on(at::candidate_id.eq(ec::id)))
+        .inner_join(officers::table.on(officers::id.eq(ec::officer_id)))
+        .inner_join(units::table.on(units::id.eq(officers::unit_id)))
+        .filter(ec::batch_id.eq(batch_id))
+        .filter(at::passed.eq(true))
+        .order((units::path.asc(), officers::name.asc()))
+        .select((
+            ec::officer_id,
+            officers::name,
+            units::name,
+            ec::ticket_no,
+            at::score,
+        ))
+        .load(conn)?;
+    let ids: Vec<i64> = passed.iter().map(|p| p.0).collect();
+    let mut why = refusals(conn, s, &ids, crate::db::now().date())?;
+    let mut will_issue = Vec::new();
+    let mut refused = Vec::new();
+    for (officer_id, name, unit, ticket_no, score) in passed {
+        let reason = why.remove(&officer_id).unwrap_or_default();
+        let c = Candidate {
+            officer_id,
+            name,
+            unit,
+            ticket_no,
+            score,
+            reason,
+        };
+        if c.reason.is_empty() {
+            will_issue.push(c);
+        } else {
+            refused.push(c);
+        }
+    }
+    Ok(BatchIssuance {
+        batch_id,
+        batch: title,
+        will_issue,
+        refused,
+        issued: Vec::new(),
+    })
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ConfirmIssuance {
+    /// The officers the preview listed to receive one (anyone no longer eligible is left out and
+    /// reported).
+    pub officer_ids: Vec<i64>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2026-12-01")]
+    pub issued_on: Option<NaiveDate>,
+}
+
+/// Issues the certificates the bureau confirmed from a preview, all in one transaction.
+pub fn issue_batch(
+    conn: &mut DbConn,
+    grant: &Grant,
+    s: &Settings,
+    batch_id: i64,
+    confirm: &ConfirmIssuance,
+) -> Result<BatchIssuance> {
+    let preview = preview_batch(conn, grant, s, batch_id)?;
+    let wanted: HashSet<i64> = confirm.officer_ids.iter().copied().collect();
+    if wanted.is_empty() {
+        return Err(Error::invalid("officer_ids", "请确认要核发执法证的人员"));
+    }
+    let eligible: HashSet<i64> = preview.will_issue.iter().map(|c| c.officer_id).collect();
+    if let Some(stray) = wanted.iter().find(|id| !eligible.contains(id)) {
+        let why = preview
+            .refused
+            .iter()
+            .find(|c| c.officer_id == *stray)
+            .map(|c| format!("{}：{}", c.name, c.reason))
+            .unwrap_or_else(|| format!("人员 {stray} 不是本批次的合格考生"));
+        return Err(Error::invalid(
+            "officer_ids",
+            format!("不能核发：{why}（请重新预览）"),
+        ));
+    }
+    let issued_on = confirm.issued_on.unwrap_or(crate::db::now().date());
+    let basis = format!("{}合格", preview.batch);
+    let chosen: Vec<Candidate> = preview
+        .will_issue
+        .into_iter()
+        .filter(|c| wanted.contains(&c.officer_id))
+        .collect();
+    let issued = audit::transaction(conn, grant.actor(), |conn, rec| {
+        let mut numbers = Vec::with_capacity(chosen.len());
+        for c in &chosen {
+            numbers.push(issue_to(
+                conn,
+                rec,
+                s,
+                c.officer_id,
+                issued_on,
+                Some(batch_id),
+                &basis,
+            )?);
+        }
+        Ok(numbers)
+    })?;
+    Ok(BatchIssuance {
+        batch_id,
+        batch: preview.batch,
+        will_issue: chosen,
+        refused: preview.refused,
+        issued,
+    })
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct StateChange {
+    /// suspend | lift | revoke | cancel
+    pub action: String,
+    pub reason: String,
+    /// Legal basis (法律依据); required to suspend or revoke.
+    #[serde(default)]
+    pub basis: String,
+}
+
+/// Moves a certificate to another state, if the rules allow, with reason and basis on record.
+pub fn change_state(
+    conn: &mut DbConn,
+    grant: &Grant,
+    number: &str,
+    input: &StateChange,
+) -> Result<CertDetail> {
+    grant.require(Capability::ManageCerts)?;
+    let action = match Action::parse(input.action.trim()) {
+        Some(Action::Expire) | None => {
+            return Err(Error::invalid(
+                "action",
+                "action 应为 suspend（暂扣）、lift（解除暂扣）、revoke（吊销）或 cancel（注销）",
+            ));
+        }
+        Some(a) => a,
+    };
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(Error::invalid("reason", "请说明理由（500 字以内）"));
+    }
+    let basis = input.basis.trim();
+    if matches!(action, Action::Suspend | Action::Revoke) && basis.is_empty() {
+        return Err(Error::invalid(
+            "basis",
+            format!("{}须写明法律依据", action.label()),
+        ));
+    }
+    audit::transaction(conn, grant.actor(), |conn, rec| {
+        let r = db::by_number(conn, number.trim())?.ok_or_else(|| Error::not_found("执法证"))?;
+        let from = CertState::parse(&r.state).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!(
+                "执法证 {} 的状态“{}”无法识别",
+                r.number,
+                r.state
+            ))
+        })?;
+        let to = rules::transition(from, action).map_err(Error::Closed)?;
+        let now = crate::db::now();
+        db::set_state(conn, r.id, to.label(), now)?;
+        let actor = rec.actor().name.clone();
+        db::log(
+            conn,
+            &db::NewEvent {
+                certificate_id: r.id,
+                at: now,
+                action: action.label(),
+                from_state: from.label(),
+                to_state: to.label(),
+                reason,
+                basis,
+                actor: &actor,
+            },
+        )?;
+        // The roster's current certificate ends with it (a suspension does not end it).
+        if matches!(
+            to,
+            CertState::Revoked | CertState::Cancelled | CertState::Expired
+        ) {
+            let current: Option<Option<String>> = officers::table
+                .find(r.officer_id)
+                .select(officers::cert_number)
+                .first(conn)
+                .optional()?;
+            if current.flatten().as_deref() == Some(r.number.as_str()) {
+                db::point_officer_at(conn, r.officer_id, None)?;
+            }
+        }
+        let what = match action {
+            Action::Suspend => "cert.suspend",
+            Action::Lift => "cert.lift",
+            Action::Revoke => "cert.revoke",
+            Action::Cancel => "cert.cancel",
+            Action::Expire => "cert.expire",
+        };
+        rec.record(
+            conn,
+            Change::new(
+                what,
+                "certificate",
+                &r.number,
+                format!("执法证 {} {}：{reason}", r.number, action.label()),
+            )
+            .before(&serde_json::json!({"state": from.label()}))
+            .after(&serde_json::json!({"state": to.label(), "basis": basis})),
+        )?;
+        Ok(())
+    })?;
+    get(conn, grant, number)
+}

@@ -1,0 +1,182 @@
+//! The certificates register over JSON.
+
+use actix_web::{HttpResponse, web};
+
+use super::{ApiResult, AppState, created};
+use crate::certs::{
+    self, BatchIssuance, CertDetail, CertPage, ConfirmIssuance, IssueInput, ListQuery, StateChange,
+};
+use crate::web::ApiUser;
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/certificates",
+    tag = "certificates",
+    summary = "执法证登记簿：按证号或姓名、状态、单位查询（单位账号只见本单位及下级）",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "成功", body = CertPage),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    q: web::Query<ListQuery>,
+) -> ApiResult {
+    let grant = p.grant();
+    let page = state.db(move |c| certs::list(c, &grant, &q)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/certificates",
+    tag = "certificates",
+    summary = "核发一张执法证（司法局）：不符合条件的（非在编在岗、已持证、吊销后未满禁止期）说明原因并拒绝",
+    request_body = IssueInput,
+    responses(
+        (status = 201, description = "已核发", body = CertDetail),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn issue(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    body: web::Json<IssueInput>,
+) -> ApiResult {
+    let grant = p.grant();
+    let settings = state.certs.clone();
+    let d = state
+        .db(move |c| certs::issue(c, &grant, &settings, &body))
+        .await?;
+    Ok(created(&d))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/certificates/{number}",
+    tag = "certificates",
+    summary = "一张执法证及其全部变更记录",
+    params(("number", description = "执法证号", example = "2207022600001X")),
+    responses(
+        (status = 200, description = "成功", body = CertDetail),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    number: web::Path<String>,
+) -> ApiResult {
+    let grant = p.grant();
+    let d = state.db(move |c| certs::get(c, &grant, &number)).await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/certificates/{number}/state",
+    tag = "certificates",
+    summary = "变更执法证状态：suspend 暂扣、lift 解除暂扣、revoke 吊销（不可撤销）、cancel 注销；须写明理由，暂扣和吊销须写明法律依据",
+    params(("number", description = "执法证号", example = "2207022600001X")),
+    request_body = StateChange,
+    responses(
+        (status = 200, description = "已变更", body = CertDetail),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn change_state(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    number: web::Path<String>,
+    body: web::Json<StateChange>,
+) -> ApiResult {
+    let grant = p.grant();
+    let d = state
+        .db(move |c| certs::change_state(c, &grant, &number, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(d))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/exam/batches/{id}/certificates",
+    tag = "certificates",
+    summary = "按考试成绩批量核发的预览：谁将获发执法证，谁不能及原因（不写入任何数据）",
+    params(("id", description = "考试批次 id", example = 1)),
+    responses(
+        (status = 200, description = "预览", body = BatchIssuance),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn preview_batch(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+) -> ApiResult {
+    let grant = p.grant();
+    let settings = state.certs.clone();
+    let id = *id;
+    let r = state
+        .db(move |c| certs::preview_batch(c, &grant, &settings, id))
+        .await?;
+    Ok(HttpResponse::Ok().json(r))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/exam/batches/{id}/certificates",
+    tag = "certificates",
+    summary = "确认批量核发：为预览中列出的人员在一个事务中核发执法证（已不符合条件的拒绝并说明）",
+    params(("id", description = "考试批次 id", example = 1)),
+    request_body = ConfirmIssuance,
+    responses(
+        (status = 201, description = "已核发", body = BatchIssuance),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn issue_batch(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    id: web::Path<i64>,
+    body: web::Json<ConfirmIssuance>,
+) -> ApiResult {
+    let grant = p.grant();
+    let settings = state.certs.clone();
+    let id = *id;
+    let r = state
+        .db(move |c| certs::issue_batch(c, &grant, &settings, id, &body))
+        .await?;
+    Ok(created(&r))
+}

@@ -1,0 +1,280 @@
+//! The certificates register: numbers, issuance (one, and from a batch's results after a
+//! preview), and the states a certificate moves through.
+
+use crate::both;
+use crate::exams::{answer_everything_right, login, schedule_full};
+use crate::helpers::*;
+use serde_json::json;
+
+fn check_char(digits: &str) -> char {
+    let mut sum = 0u32;
+    for c in digits.chars() {
+        sum = (sum + c.to_digit(10).unwrap()) * 2 % 11;
+    }
+    match (12 - sum % 11) % 11 {
+        10 => 'X',
+        d => char::from_digit(d, 10).unwrap(),
+    }
+}
+
+both!(
+    a_certificate_is_issued_suspended_lifted_and_revoked_on_the_record,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "ZJ", "证件测试局", "220702", None).await;
+        let o = app
+            .officer(&admin, "持证人", &id("220702", "1980-02-02", 1), unit)
+            .await;
+        let r = app
+            .post(
+                "/api/v1/certificates",
+                &admin,
+                json!({"officer_id": o, "reason": ""}),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        let c = app
+            .post(
+                "/api/v1/certificates",
+                &admin,
+                json!({"officer_id": o, "issued_on": "2026-03-01", "reason": "2026年第一批资格考试合格"}),
+            )
+            .await
+            .expect(201);
+        let number = c["number"].as_str().unwrap().to_string();
+        // region of the unit, two-digit year, serial, MOD 11-2 check character
+        assert_eq!(&number[..13], "2207022600001");
+        assert_eq!(number.chars().last().unwrap(), check_char(&number[..13]));
+        assert_eq!(c["state"], "有效");
+        assert_eq!(
+            c["valid_until"], "2031-02-28",
+            "five years, to the day before"
+        );
+        assert_eq!(c["events"][0]["action"], "核发");
+        // the roster shows the officer's current certificate
+        let officer = app
+            .get(&format!("/api/v1/officers/{o}"), &admin)
+            .await
+            .expect(200);
+        assert_eq!(officer["officer"]["cert_number"], number.as_str());
+        // one valid certificate at a time
+        let r = app
+            .post(
+                "/api/v1/certificates",
+                &admin,
+                json!({"officer_id": o, "reason": "再发一张"}),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.to_string().contains("已持有执法证"), "{}", r.body);
+
+        let path = format!("/api/v1/certificates/{number}/state");
+        let r = app
+            .post(
+                &path,
+                &admin,
+                json!({"action": "suspend", "reason": "涉嫌违法执法，停职调查"}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "a suspension needs its legal basis");
+        let c = app
+            .post(&path, &admin, json!({"action": "suspend", "reason": "涉嫌违法执法，停职调查", "basis": "《某省行政执法证件管理办法》第二十条"}))
+            .await
+            .expect(200);
+        assert_eq!(c["state"], "暂扣");
+        let c = app
+            .post(
+                &path,
+                &admin,
+                json!({"action": "lift", "reason": "调查结束，未发现违法"}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(c["state"], "有效");
+        let c = app
+            .post(&path, &admin, json!({"action": "revoke", "reason": "以暴力方式执法", "basis": "《某省行政执法证件管理办法》第二十一条"}))
+            .await
+            .expect(200);
+        assert_eq!(c["state"], "吊销");
+        let actions: Vec<&str> = c["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["核发", "暂扣", "解除暂扣", "吊销"]);
+        assert_eq!(
+            c["events"][3]["basis"],
+            "《某省行政执法证件管理办法》第二十一条"
+        );
+        // a revocation is final
+        let r = app
+            .post(&path, &admin, json!({"action": "lift", "reason": "复议"}))
+            .await;
+        assert_eq!(r.status, 409);
+        assert!(r.body.to_string().contains("不可撤销"));
+        // the roster no longer shows it, and no new one within the ban
+        let officer = app
+            .get(&format!("/api/v1/officers/{o}"), &admin)
+            .await
+            .expect(200);
+        assert!(officer["officer"]["cert_number"].is_null(), "{officer}");
+        let r = app
+            .post(
+                "/api/v1/certificates",
+                &admin,
+                json!({"officer_id": o, "reason": "重新考试合格"}),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(
+            r.body.to_string().contains("2 年内不得重新核发"),
+            "{}",
+            r.body
+        );
+        // every change is in the audit trail
+        let log = app
+            .get("/api/v1/audit?action=cert.revoke", &admin)
+            .await
+            .expect(200);
+        assert!(
+            log["items"][0]["summary"]
+                .as_str()
+                .unwrap()
+                .contains(&number)
+        );
+        // the register lists it by state; a liaison may not change it
+        let list = app
+            .get("/api/v1/certificates?state=吊销", &admin)
+            .await
+            .expect(200);
+        assert_eq!(list["total"], 1);
+        let r = app.get("/api/v1/certificates/2207022600009X", &admin).await;
+        assert_eq!(r.status, 404);
+    }
+);
+
+both!(
+    a_batch_s_results_issue_certificates_after_a_preview,
+    config = |c| c.seed_question_bank = true,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let s = schedule_full(&app, &admin, 3, true).await;
+        let batch = s["batch_id"].as_i64().unwrap();
+        // two pass, one hands in a blank paper
+        for (i, t) in s["tickets"].as_array().unwrap().iter().enumerate() {
+            let token = login(&app, t).await;
+            let a = app
+                .post("/api/v1/exam/attempt", &token, json!({}))
+                .await
+                .expect(200);
+            if i < 2 {
+                answer_everything_right(&app, &token, &a).await;
+            }
+            app.post("/api/v1/exam/attempt/submit", &token, json!({}))
+                .await
+                .expect(200);
+        }
+        let path = format!("/api/v1/exam/batches/{batch}/certificates");
+        let preview = app.get(&path, &admin).await.expect(200);
+        let will: Vec<i64> = preview["will_issue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["officer_id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(will.len(), 2);
+        assert_eq!(preview["refused"].as_array().unwrap().len(), 0);
+        // nothing written by the preview
+        let list = app.get("/api/v1/certificates", &admin).await.expect(200);
+        assert_eq!(list["total"], 0);
+        // confirming someone who did not pass is refused, and nothing is written
+        let failed = s["tickets"][2]["officer_id"].as_i64().unwrap();
+        let r = app
+            .post(&path, &admin, json!({"officer_ids": [will[0], failed]}))
+            .await;
+        assert_eq!(r.status, 422);
+        assert_eq!(
+            app.get("/api/v1/certificates", &admin).await.expect(200)["total"],
+            0
+        );
+        let r = app
+            .post(&path, &admin, json!({"officer_ids": will}))
+            .await
+            .expect(201);
+        let issued: Vec<String> = r["issued"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(issued.len(), 2);
+        let year = chrono::Utc::now().format("%y").to_string();
+        let serials: Vec<&str> = issued.iter().map(|n| &n[8..13]).collect();
+        assert_eq!(serials, ["00001", "00002"], "gap-free per region and year");
+        assert!(issued.iter().all(|n| n[6..8] == year));
+        // issued once: a second preview lists them as holders
+        let again = app.get(&path, &admin).await.expect(200);
+        assert_eq!(again["will_issue"].as_array().unwrap().len(), 0);
+        assert!(
+            again["refused"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("已持有执法证")
+        );
+    }
+);
+
+both!(
+    numbers_stay_unique_and_gap_free_when_issued_at_once,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "BF", "并发测试局", "220703", None).await;
+        let mut ids = Vec::new();
+        for (i, name) in "甲乙丙丁戊己庚辛壬癸子丑".chars().enumerate() {
+            ids.push(
+                app.officer(
+                    &admin,
+                    &format!("并发{name}"),
+                    &id("220703", "1990-01-01", i as u16 + 1),
+                    unit,
+                )
+                .await,
+            );
+        }
+        // two replicas issuing at the same time
+        let other = app.replica();
+        let mut tasks = Vec::new();
+        for (i, o) in ids.iter().enumerate() {
+            let (a, t) = if i % 2 == 0 {
+                (app.client.clone(), app.url("/api/v1/certificates"))
+            } else {
+                (other.client.clone(), other.url("/api/v1/certificates"))
+            };
+            let token = admin.clone();
+            let o = *o;
+            tasks.push(tokio::spawn(async move {
+                a.post(t)
+                    .bearer_auth(token)
+                    .json(&json!({"officer_id": o, "reason": "并发核发"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 201);
+        }
+        let list = app.get("/api/v1/certificates", &admin).await.expect(200);
+        let mut serials: Vec<u32> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["number"].as_str().unwrap()[8..13].parse().unwrap())
+            .collect();
+        serials.sort_unstable();
+        assert_eq!(serials, (1..=12).collect::<Vec<u32>>());
+    }
+);
