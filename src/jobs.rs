@@ -31,16 +31,27 @@ pub struct Job {
 
 /// The jobs of this build.
 pub fn all() -> Vec<Job> {
-    vec![Job {
-        name: "exam.close",
-        label: "考场：记录开考、到时收卷并评分",
-        every: Duration::from_secs(5),
-        run: |c, s| {
-            let started = crate::exams::record_starts(c)?;
-            let closed = crate::exams::close_all_expired(c, &s.papers)?;
-            Ok(format!("记录开考 {started} 人，到时收卷 {closed} 份"))
+    vec![
+        Job {
+            name: "exam.close",
+            label: "考场：记录开考、到时收卷并评分",
+            every: Duration::from_secs(5),
+            run: |c, s| {
+                let started = crate::exams::record_starts(c)?;
+                let closed = crate::exams::close_all_expired(c, &s.papers)?;
+                Ok(format!("记录开考 {started} 人，到时收卷 {closed} 份"))
+            },
         },
-    }]
+        Job {
+            name: "cert.expire",
+            label: "执法证：超过有效期的自动失效",
+            every: Duration::from_secs(60),
+            run: |c, _| {
+                let n = crate::certs::expire_due(c, crate::db::now().date())?;
+                Ok(format!("到期失效 {n} 张"))
+            },
+        },
+    ]
 }
 
 /// How long a lease lasts without renewal: a run longer than this could overlap another

@@ -234,3 +234,25 @@ pub fn list(
         .load(conn)?;
     Ok((total, rows))
 }
+
+/// Valid or suspended certificates whose validity ended before `today`.
+pub fn due_to_expire(conn: &mut DbConn, today: NaiveDate, limit: i64) -> QueryResult<Vec<Row>> {
+    ct::table
+        .filter(ct::state.eq_any(["有效", "暂扣"]))
+        .filter(ct::valid_until.lt(today))
+        .order(ct::id.asc())
+        .limit(limit)
+        .select(Row::as_select())
+        .load(conn)
+}
+
+/// Links a replaced certificate and its replacement both ways.
+pub fn link(conn: &mut DbConn, old: i64, new: i64) -> QueryResult<()> {
+    diesel::update(ct::table.find(old))
+        .set(ct::replaced_by_id.eq(new))
+        .execute(conn)?;
+    diesel::update(ct::table.find(new))
+        .set(ct::replaces_id.eq(old))
+        .execute(conn)?;
+    Ok(())
+}

@@ -664,14 +664,7 @@ pub fn change_state(
             to,
             CertState::Revoked | CertState::Cancelled | CertState::Expired
         ) {
-            let current: Option<Option<String>> = officers::table
-                .find(r.officer_id)
-                .select(officers::cert_number)
-                .first(conn)
-                .optional()?;
-            if current.flatten().as_deref() == Some(r.number.as_str()) {
-                db::point_officer_at(conn, r.officer_id, None)?;
-            }
+            end_current(conn, &r)?;
         }
         let what = match action {
             Action::Suspend => "cert.suspend",
@@ -694,4 +687,205 @@ pub fn change_state(
         Ok(())
     })?;
     get(conn, grant, number)
+}
+
+/// Ends (过期) at most 500 certificates whose validity has passed, as the job runner calls it.
+pub fn expire_due(conn: &mut DbConn, today: NaiveDate) -> Result<usize> {
+    let due = db::due_to_expire(conn, today, 500)?;
+    let n = due.len();
+    if n == 0 {
+        return Ok(0);
+    }
+    audit::transaction(
+        conn,
+        &crate::audit::Actor::system("证件到期"),
+        |conn, rec| {
+            let now = crate::db::now();
+            for r in &due {
+                let from = CertState::parse(&r.state).unwrap_or(CertState::Valid);
+                db::set_state(conn, r.id, CertState::Expired.label(), now)?;
+                db::log(
+                    conn,
+                    &db::NewEvent {
+                        certificate_id: r.id,
+                        at: now,
+                        action: Action::Expire.label(),
+                        from_state: from.label(),
+                        to_state: CertState::Expired.label(),
+                        reason: "超过有效期",
+                        basis: "",
+                        actor: "系统",
+                    },
+                )?;
+                end_current(conn, r)?;
+                rec.record(
+                    conn,
+                    Change::new(
+                        "cert.expire",
+                        "certificate",
+                        &r.number,
+                        format!("执法证 {} 已过有效期，自动失效", r.number),
+                    ),
+                )?;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(n)
+}
+
+/// Clears the roster's current certificate if it is this one.
+fn end_current(conn: &mut DbConn, r: &db::Row) -> Result<()> {
+    let current: Option<Option<String>> = officers::table
+        .find(r.officer_id)
+        .select(officers::cert_number)
+        .first(conn)
+        .optional()?;
+    if current.flatten().as_deref() == Some(r.number.as_str()) {
+        db::point_officer_at(conn, r.officer_id, None)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ToDo {
+    pub number: String,
+    pub officer_id: i64,
+    pub name: String,
+    pub unit: String,
+    /// The holder's status in the roster (调出, 退休, 辞退 …).
+    pub status: String,
+    pub state: String,
+}
+
+/// Certificates still valid or suspended whose holder has left an enforcement post (transferred
+/// out, retired, dismissed …): the bureau's to-do list, to cancel them. Read from the roster each
+/// time, so it is never stale.
+pub fn to_do(conn: &mut DbConn, grant: &Grant) -> Result<Vec<ToDo>> {
+    grant.require(Capability::ManageCerts)?;
+    let rows: Vec<(String, i64, String, String, String, String, String)> =
+        crate::db::schema::certificates::table
+            .inner_join(officers::table)
+            .inner_join(units::table)
+            .filter(crate::db::schema::certificates::state.eq_any(["有效", "暂扣"]))
+            .order(units::path.asc())
+            .select((
+                crate::db::schema::certificates::number,
+                officers::id,
+                officers::name,
+                units::name,
+                officers::status,
+                officers::employment_type,
+                crate::db::schema::certificates::state,
+            ))
+            .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, _, _, _, status, employment, _)| {
+            matches!(
+                certificate_eligibility(employment, status),
+                Eligibility::Ineligible(_)
+            )
+        })
+        .map(|(number, officer_id, name, unit, status, _, state)| ToDo {
+            number,
+            officer_id,
+            name,
+            unit,
+            status,
+            state,
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct Replacement {
+    /// 换发 (details changed, damaged, transfer to another unit) or 补发 (after a loss notice).
+    pub kind: String,
+    pub reason: String,
+    /// 补发 only: the loss notice (遗失声明: where and when it was published).
+    #[serde(default)]
+    pub loss_notice: String,
+}
+
+/// Replaces a valid (or suspended: its state carries over) certificate by a new one with the
+/// holder's current details; the old one is cancelled, and the two are linked both ways.
+pub fn replace(
+    conn: &mut DbConn,
+    grant: &Grant,
+    s: &Settings,
+    number: &str,
+    input: &Replacement,
+) -> Result<CertDetail> {
+    grant.require(Capability::ManageCerts)?;
+    let kind = match input.kind.trim() {
+        "换发" => "换发",
+        "补发" => "补发",
+        other => {
+            return Err(Error::invalid(
+                "kind",
+                format!("kind 应为换发或补发，而不是“{other}”"),
+            ));
+        }
+    };
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(Error::invalid("reason", "请说明理由（200 字以内）"));
+    }
+    if kind == "补发" && input.loss_notice.trim().is_empty() {
+        return Err(Error::invalid(
+            "loss_notice",
+            "补发须先登报或在网站发布遗失声明：请写明声明的刊登处和日期",
+        ));
+    }
+    let new_number = audit::transaction(conn, grant.actor(), |conn, rec| {
+        let old = db::by_number(conn, number.trim())?.ok_or_else(|| Error::not_found("执法证"))?;
+        let from = CertState::parse(&old.state).unwrap_or(CertState::Valid);
+        if !matches!(from, CertState::Valid | CertState::Suspended) {
+            return Err(Error::Closed(format!(
+                "状态为“{}”的执法证不能{kind}",
+                from.label()
+            )));
+        }
+        let basis = if kind == "补发" {
+            format!("{kind}：{reason}（遗失声明：{}）", input.loss_notice.trim())
+        } else {
+            format!("{kind}：{reason}")
+        };
+        let today = crate::db::now().date();
+        let new = issue_to(conn, rec, s, old.officer_id, today, None, &basis)?;
+        let new_row = db::by_number(conn, &new)?.ok_or_else(|| Error::not_found("执法证"))?;
+        let now = crate::db::now();
+        // a suspension carries over to the new card
+        if from == CertState::Suspended {
+            db::set_state(conn, new_row.id, CertState::Suspended.label(), now)?;
+        }
+        db::set_state(conn, old.id, CertState::Cancelled.label(), now)?;
+        db::link(conn, old.id, new_row.id)?;
+        let actor = rec.actor().name.clone();
+        db::log(
+            conn,
+            &db::NewEvent {
+                certificate_id: old.id,
+                at: now,
+                action: kind,
+                from_state: from.label(),
+                to_state: CertState::Cancelled.label(),
+                reason: &format!("{basis}，新证 {new}"),
+                basis: "",
+                actor: &actor,
+            },
+        )?;
+        rec.record(
+            conn,
+            Change::new(
+                "cert.replace",
+                "certificate",
+                &old.number,
+                format!("执法证 {} {kind}为 {new}：{reason}", old.number),
+            ),
+        )?;
+        Ok(new)
+    })?;
+    get(conn, grant, &new_number)
 }

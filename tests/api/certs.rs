@@ -278,3 +278,118 @@ both!(
         assert_eq!(serials, (1..=12).collect::<Vec<u32>>());
     }
 );
+
+both!(
+    certificates_expire_by_themselves_are_replaced_and_leavers_are_listed_to_cancel,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "GQ", "期满测试局", "220704", None).await;
+        let old = app
+            .officer(&admin, "老证", &id("220704", "1970-07-07", 1), unit)
+            .await;
+        let moved = app
+            .officer(&admin, "调走", &id("220704", "1970-07-07", 2), unit)
+            .await;
+        let lost = app
+            .officer(&admin, "丢证", &id("220704", "1970-07-07", 3), unit)
+            .await;
+        let issue = |o: i64, on: &'static str| {
+            let app = &app;
+            let admin = admin.clone();
+            async move {
+                app.post(
+                    "/api/v1/certificates",
+                    &admin,
+                    json!({"officer_id": o, "issued_on": on, "reason": "核发"}),
+                )
+                .await
+                .expect(201)["number"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            }
+        };
+        let expired = issue(old, "2019-05-01").await;
+        let leaving = issue(moved, "2026-01-10").await;
+        let lost_one = issue(lost, "2026-01-10").await;
+
+        // the expiry job ends the one past its validity, on the record
+        let n = zhifa::certs::expire_due(&mut app.conn(), chrono::Utc::now().date_naive()).unwrap();
+        assert_eq!(n, 1);
+        let c = app
+            .get(&format!("/api/v1/certificates/{expired}"), &admin)
+            .await
+            .expect(200);
+        assert_eq!(c["state"], "过期");
+        assert_eq!(c["events"][1]["action"], "到期失效");
+        assert_eq!(
+            zhifa::certs::expire_due(&mut app.conn(), chrono::Utc::now().date_naive()).unwrap(),
+            0
+        );
+
+        // an officer transferred out lands on the bureau's to-do list
+        app.patch(
+            &format!("/api/v1/officers/{moved}"),
+            &admin,
+            json!({"status": "调出"}),
+        )
+        .await
+        .expect(200);
+        let todo = app
+            .get("/api/v1/certificates/to-do", &admin)
+            .await
+            .expect(200);
+        let items = todo["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{todo}");
+        assert_eq!(items[0]["number"], leaving.as_str());
+        assert_eq!(
+            items[0]["status"], "调离",
+            "the roster files 调出 under 调离"
+        );
+        app.post(
+            &format!("/api/v1/certificates/{leaving}/state"),
+            &admin,
+            json!({"action": "cancel", "reason": "调出执法岗位"}),
+        )
+        .await
+        .expect(200);
+        let todo = app
+            .get("/api/v1/certificates/to-do", &admin)
+            .await
+            .expect(200);
+        assert_eq!(todo["items"].as_array().unwrap().len(), 0);
+
+        // 补发 needs the loss notice; then the old card is cancelled and linked to the new one
+        let path = format!("/api/v1/certificates/{lost_one}/replacement");
+        let r = app
+            .post(&path, &admin, json!({"kind": "补发", "reason": "证件遗失"}))
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.to_string().contains("遗失声明"));
+        let new = app
+            .post(&path, &admin, json!({"kind": "补发", "reason": "证件遗失", "loss_notice": "《松原日报》2026年11月20日第4版"}))
+            .await
+            .expect(201);
+        let new_number = new["number"].as_str().unwrap().to_string();
+        assert_ne!(new_number, lost_one);
+        assert_eq!(new["replaces"], lost_one.as_str());
+        let old_card = app
+            .get(&format!("/api/v1/certificates/{lost_one}"), &admin)
+            .await
+            .expect(200);
+        assert_eq!(old_card["state"], "注销");
+        assert_eq!(old_card["replaced_by"], new_number.as_str());
+        let officer = app
+            .get(&format!("/api/v1/officers/{lost}"), &admin)
+            .await
+            .expect(200);
+        assert_eq!(officer["officer"]["cert_number"], new_number.as_str());
+        // a cancelled card is not replaced again
+        assert_eq!(
+            app.post(&path, &admin, json!({"kind": "换发", "reason": "再换"}))
+                .await
+                .status,
+            409
+        );
+    }
+);

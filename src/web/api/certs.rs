@@ -180,3 +180,59 @@ pub async fn issue_batch(
         .await?;
     Ok(created(&r))
 }
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ToDoList {
+    items: Vec<certs::ToDo>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/certificates/to-do",
+    tag = "certificates",
+    summary = "待注销清单：持有效或暂扣执法证、但名录库中已不在执法岗位（调出、退休、辞退……）的人员",
+    responses(
+        (status = 200, description = "成功", body = ToDoList),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn to_do(state: web::Data<AppState>, ApiUser(p): ApiUser) -> ApiResult {
+    let grant = p.grant();
+    let items = state.db(move |c| certs::to_do(c, &grant)).await?;
+    Ok(HttpResponse::Ok().json(ToDoList { items }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/certificates/{number}/replacement",
+    tag = "certificates",
+    summary = "换发或补发：按持证人现有信息核发新证，原证注销，新旧证互相关联；补发须写明遗失声明",
+    params(("number", description = "执法证号", example = "2207022600001X")),
+    request_body = certs::Replacement,
+    responses(
+        (status = 201, description = "新证", body = CertDetail),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn replace(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    number: web::Path<String>,
+    body: web::Json<certs::Replacement>,
+) -> ApiResult {
+    let grant = p.grant();
+    let settings = state.certs.clone();
+    let d = state
+        .db(move |c| certs::replace(c, &grant, &settings, &number, &body))
+        .await?;
+    Ok(created(&d))
+}

@@ -106,7 +106,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .get(certs::list)
                         .post(certs::issue),
                 )
+                .service(web::resource("/certificates/to-do").get(certs::to_do))
                 .service(web::resource("/certificates/{number}").get(certs::get))
+                .service(web::resource("/certificates/{number}/replacement").post(certs::replace))
                 .service(web::resource("/certificates/{number}/state").post(certs::change_state))
                 .service(web::resource("/exam/batches/{id}/analysis").get(exam::analysis))
                 .service(

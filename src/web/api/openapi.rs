@@ -76,6 +76,8 @@ use utoipa::{OpenApi, ToSchema};
         certs::change_state,
         certs::preview_batch,
         certs::issue_batch,
+        certs::to_do,
+        certs::replace,
         exam::move_candidate,
         exam::analysis,
         exam::distribution,
