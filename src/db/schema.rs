@@ -366,11 +366,11 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(exam_answers -> exam_attempts (attempt_id));
 diesel::joinable!(certificate_events -> certificates (certificate_id));
 diesel::joinable!(certificates -> exam_batches (batch_id));
 diesel::joinable!(certificates -> officers (officer_id));
 diesel::joinable!(certificates -> units (unit_id));
+diesel::joinable!(exam_answers -> exam_attempts (attempt_id));
 diesel::joinable!(exam_attempt_events -> exam_candidates (candidate_id));
 diesel::joinable!(exam_attempts -> exam_candidates (candidate_id));
 diesel::joinable!(exam_batch_cells -> exam_batches (batch_id));
