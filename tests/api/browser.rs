@@ -125,8 +125,12 @@ both!(
             );
 
             // import a messy sheet: upload, preview with errors, confirm the valid rows
-            let path =
-                std::env::temp_dir().join(format!("zhifa-browser-{}.xlsx", std::process::id()));
+            // one file per run: the SQLite and PostgreSQL runs of this test go at the same time
+            let path = std::env::temp_dir().join(format!(
+                "zhifa-browser-{}-{}.xlsx",
+                std::process::id(),
+                &zhifa::auth::rules::new_token()[..12]
+            ));
             std::fs::write(&path, crate::imports::messy_sheet(&existing)).unwrap();
             b.goto(app.url("/imports")).await?;
             b.find(By::Id("import-file"))

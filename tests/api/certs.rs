@@ -393,3 +393,87 @@ both!(
         );
     }
 );
+
+both!(
+    the_public_listing_shows_valid_holders_and_changes_with_their_state,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let parent = app.unit(&admin, "GS", "公示测试局", "220705", None).await;
+        let child = app
+            .unit(&admin, "GS-1", "公示测试局一队", "220705", Some(parent))
+            .await;
+        let a = app
+            .officer(&admin, "公示甲", &id("220705", "1981-01-01", 1), parent)
+            .await;
+        let b = app
+            .officer(&admin, "公示乙", &id("220705", "1981-01-01", 2), child)
+            .await;
+        app.officer(&admin, "无证丙", &id("220705", "1981-01-01", 3), child)
+            .await;
+        let mut numbers = Vec::new();
+        for o in [a, b] {
+            numbers.push(
+                app.post(
+                    "/api/v1/certificates",
+                    &admin,
+                    json!({"officer_id": o, "reason": "核发"}),
+                )
+                .await
+                .expect(201)["number"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        // no sign-in needed; the unit and the units under it
+        let l = app
+            .get("/api/v1/public/units/GS/officers", "")
+            .await
+            .expect(200);
+        assert_eq!(l["unit"], "公示测试局");
+        assert_eq!(l["total"], 2);
+        let text = l.to_string();
+        assert!(text.contains("公示甲") && text.contains("公示乙") && !text.contains("无证丙"));
+        assert!(text.contains(&numbers[1]));
+        assert!(
+            !text.contains(&id("220705", "1981-01-01", 1)),
+            "no ID numbers in public"
+        );
+        // search by name; a sub-unit's own page
+        let l = app
+            .get("/api/v1/public/units/GS/officers?q=公示乙", "")
+            .await
+            .expect(200);
+        assert_eq!(l["total"], 1);
+        assert_eq!(
+            app.get("/api/v1/public/units/GS-1/officers", "")
+                .await
+                .expect(200)["total"],
+            1
+        );
+        // a suspension takes the holder off at once
+        app.post(
+            &format!("/api/v1/certificates/{}/state", numbers[0]),
+            &admin,
+            json!({"action": "suspend", "reason": "停职调查", "basis": "《某省行政执法证件管理办法》第二十条"}),
+        )
+        .await
+        .expect(200);
+        let l = app
+            .get("/api/v1/public/units/GS/officers", "")
+            .await
+            .expect(200);
+        assert_eq!(l["total"], 1);
+        assert!(!l.to_string().contains("公示甲"));
+        // the page, without signing in
+        let (status, html) = app.page("/public/units/GS").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("公示测试局 行政执法人员公示") && html.contains("公示乙"));
+        assert_eq!(
+            app.get("/api/v1/public/units/NOPE/officers", "")
+                .await
+                .status,
+            404
+        );
+    }
+);

@@ -236,3 +236,27 @@ pub async fn replace(
         .await?;
     Ok(created(&d))
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/public/units/{code}/officers",
+    tag = "certificates",
+    summary = "行政执法人员公示（无需登录）：本单位及下级单位持有效执法证的人员——姓名、单位、证号、类别、区域，不含身份证号和电话；证件状态变更即时生效",
+    params(("code", description = "单位代码", example = "SYSFJ"), certs::public::PublicQuery),
+    responses(
+        (status = 200, description = "成功", body = certs::public::UnitListing),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn public_unit(
+    state: web::Data<AppState>,
+    code: web::Path<String>,
+    q: web::Query<certs::public::PublicQuery>,
+) -> ApiResult {
+    let l = state
+        .db(move |c| certs::public::unit_listing(c, &code, &q))
+        .await?;
+    Ok(HttpResponse::Ok().json(l))
+}

@@ -78,6 +78,7 @@ use utoipa::{OpenApi, ToSchema};
         certs::issue_batch,
         certs::to_do,
         certs::replace,
+        certs::public_unit,
         exam::move_candidate,
         exam::analysis,
         exam::distribution,

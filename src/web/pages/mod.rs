@@ -109,6 +109,27 @@ async fn exam_room() -> PageResult {
     render(&ExamRoom)
 }
 
+#[derive(Template)]
+#[template(path = "public_unit.html")]
+struct PublicUnit {
+    l: crate::certs::public::UnitListing,
+    q: String,
+}
+
+/// The public listing of a unit (行政执法公示): no sign-in.
+async fn public_unit(
+    state: web::Data<crate::web::AppState>,
+    code: web::Path<String>,
+    q: web::Query<crate::certs::public::PublicQuery>,
+) -> PageResult {
+    let q = q.into_inner();
+    let shown = q.q.clone();
+    let l = state
+        .db(move |c| crate::certs::public::unit_listing(c, &code, &q))
+        .await?;
+    render(&PublicUnit { l, q: shown })
+}
+
 async fn practice_js() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/javascript; charset=utf-8")
@@ -174,6 +195,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/practice.js", web::get().to(practice_js))
         .route("/static/exam.js", web::get().to(exam_js))
         .route("/exam", web::get().to(exam_room))
+        .route("/public/units/{code}", web::get().to(public_unit))
         .route("/bank", web::get().to(bank::list))
         .route("/bank/questions", web::post().to(bank::create))
         .route("/bank/questions/new", web::get().to(bank::new_form))
