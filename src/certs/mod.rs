@@ -218,7 +218,12 @@ pub fn list(conn: &mut DbConn, grant: &Grant, q: &ListQuery) -> Result<CertPage>
         }
         None => scope_path,
     };
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1);
+    if !(1..=100_000).contains(&page) {
+        return Err(Error::BadRequest(format!(
+            "page 应为 1 至 100000，而不是 {page}"
+        )));
+    }
     let (total, rows) = db::list(
         conn,
         q.q.trim(),

@@ -151,6 +151,13 @@ both!(
         assert_eq!(list["total"], 1);
         let r = app.get("/api/v1/certificates/2207022600009X", &admin).await;
         assert_eq!(r.status, 404);
+        let r = app
+            .get("/api/v1/certificates?page=9223372036854775806", &admin)
+            .await;
+        assert_eq!(
+            r.status, 400,
+            "a page past the end is a bad request, not a crash"
+        );
     }
 );
 
