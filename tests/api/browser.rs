@@ -653,3 +653,143 @@ both!(
         outcome.expect("the exam administration flow works in the browser");
     }
 );
+
+both!(
+    certificates_are_issued_from_results_suspended_lifted_and_revoked_in_the_browser,
+    config = |c| c.seed_question_bank = true,
+    |app: TestApp| async move {
+        let Some(driver) = chromedriver() else { return };
+        let admin = app.admin().await;
+        let s = crate::exams::schedule_full(&app, &admin, 2, true).await;
+        let batch = s["batch_id"].as_i64().unwrap();
+        for t in s["tickets"].as_array().unwrap() {
+            let token = crate::exams::login(&app, t).await;
+            let a = app
+                .post("/api/v1/exam/attempt", &token, serde_json::json!({}))
+                .await
+                .expect(200);
+            crate::exams::answer_everything_right(&app, &token, &a).await;
+            app.post("/api/v1/exam/attempt/submit", &token, serde_json::json!({}))
+                .await
+                .expect(200);
+        }
+        let b = browser(&driver).await;
+        let run = async {
+            sign_in(&b, &app).await?;
+            // from the batch page to the preview, then confirm
+            b.goto(app.url(&format!("/exams/batches/{batch}"))).await?;
+            submit(&b, By::Id("issue-link")).await?;
+            let will = b.find(By::Id("will-issue")).await?.text().await?;
+            for t in s["tickets"].as_array().unwrap() {
+                assert!(will.contains(t["name"].as_str().unwrap()), "{will}");
+            }
+            submit(&b, By::Id("issue-confirm")).await?;
+            let issued = b.find(By::Id("issued")).await?.text().await?;
+            assert!(issued.contains("已核发 2 张"), "{issued}");
+            let public = |b: &WebDriver| {
+                let url = app.url("/public/units/KS-SFJ");
+                let b = b.clone();
+                async move {
+                    b.goto(url).await?;
+                    b.find(By::Id("public-count")).await?.text().await
+                }
+            };
+            assert!(public(&b).await?.starts_with("共 2 人"));
+
+            // suspend the first: it leaves the public listing at once
+            b.goto(app.url("/certificates?state=有效")).await?;
+            b.find(By::Css("#certs tbody tr a")).await?.click().await?;
+            let page = b.current_url().await?;
+            b.find(By::Id("cert-action"))
+                .await?
+                .find(By::XPath("./option[@value='suspend']"))
+                .await?
+                .click()
+                .await?;
+            b.find(By::Id("cert-reason"))
+                .await?
+                .send_keys("涉嫌违法执法，停职调查")
+                .await?;
+            submit(&b, By::Id("cert-submit")).await?;
+            assert!(
+                b.find(By::Id("cert-error"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("法律依据")
+            );
+            b.find(By::Id("cert-action"))
+                .await?
+                .find(By::XPath("./option[@value='suspend']"))
+                .await?
+                .click()
+                .await?;
+            b.find(By::Id("cert-reason"))
+                .await?
+                .send_keys("涉嫌违法执法，停职调查")
+                .await?;
+            b.find(By::Id("cert-basis"))
+                .await?
+                .send_keys("《某省行政执法证件管理办法》第二十条")
+                .await?;
+            submit(&b, By::Id("cert-submit")).await?;
+            assert_eq!(
+                b.find(By::Id("cert-state-now")).await?.text().await?,
+                "暂扣"
+            );
+            assert!(public(&b).await?.starts_with("共 1 人"));
+
+            // lift it: back on the listing; revoke it: off for good
+            b.goto(page.as_str()).await?;
+            b.find(By::Id("cert-action"))
+                .await?
+                .find(By::XPath("./option[@value='lift']"))
+                .await?
+                .click()
+                .await?;
+            b.find(By::Id("cert-reason"))
+                .await?
+                .send_keys("调查结束")
+                .await?;
+            submit(&b, By::Id("cert-submit")).await?;
+            assert_eq!(
+                b.find(By::Id("cert-state-now")).await?.text().await?,
+                "有效"
+            );
+            assert!(public(&b).await?.starts_with("共 2 人"));
+            b.goto(page.as_str()).await?;
+            b.find(By::Id("cert-action"))
+                .await?
+                .find(By::XPath("./option[@value='revoke']"))
+                .await?
+                .click()
+                .await?;
+            b.find(By::Id("cert-reason"))
+                .await?
+                .send_keys("以暴力方式执法")
+                .await?;
+            b.find(By::Id("cert-basis"))
+                .await?
+                .send_keys("《某省行政执法证件管理办法》第二十一条")
+                .await?;
+            submit(&b, By::Id("cert-submit")).await?;
+            assert_eq!(
+                b.find(By::Id("cert-state-now")).await?.text().await?,
+                "吊销"
+            );
+            let events = b.find(By::Id("cert-events")).await?.text().await?;
+            assert!(
+                events.contains("核发")
+                    && events.contains("暂扣")
+                    && events.contains("解除暂扣")
+                    && events.contains("吊销"),
+                "{events}"
+            );
+            assert!(public(&b).await?.starts_with("共 1 人"));
+            WebDriverResult::Ok(())
+        };
+        let outcome = run.await;
+        b.quit().await.ok();
+        outcome.expect("certificates work in the browser");
+    }
+);

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bank;
+mod certs;
 mod exams;
 mod imports;
 mod roster;
@@ -218,7 +219,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/practice", web::get().to(bank::practice_start))
         .route("/practice/paper", web::get().to(bank::practice_paper))
         .route("/practice/paper", web::post().to(bank::practice_submit))
-        .configure(exams::routes);
+        .configure(exams::routes)
+        .configure(certs::routes);
 }
 
 /// Reads a multipart form: text fields as strings, at most one file (name, bytes).
