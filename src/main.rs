@@ -88,6 +88,17 @@ enum ImportWhat {
         #[arg(long)]
         dry_run: bool,
     },
+    /// 导入已有的执法证（表格：执法证号、身份证号、姓名、发证机关、证件有效期……）；先校验整份文件，
+    /// 有错误行时不写入任何数据并以非 0 退出，除非加 --skip-invalid。重复导入同一份文件不会重复登记
+    Certificates {
+        file: PathBuf,
+        /// 只导入正确的行
+        #[arg(long)]
+        skip_invalid: bool,
+        /// 只检查，不写入（有错误行时同样以非 0 退出）
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -116,6 +127,8 @@ enum ExportWhat {
     Officers { file: PathBuf },
     /// 导出题库（全部题目的当前版本）：.xlsx 为表格，.toml 为题库格式
     Questions { file: PathBuf },
+    /// 导出执法证登记簿（每张证一行，含执法证号和状态）
+    Certificates { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +307,28 @@ fn run() -> anyhow::Result<()> {
         Command::Export {
             what: ExportWhat::Officers { file },
         } => export_officers(&config, &file),
+        Command::Import {
+            what:
+                ImportWhat::Certificates {
+                    file,
+                    skip_invalid,
+                    dry_run,
+                },
+        } => import_certificates(&config, &file, skip_invalid, dry_run),
+        Command::Export {
+            what: ExportWhat::Certificates { file },
+        } => {
+            let mut conn = open(&config)?;
+            let started = std::time::Instant::now();
+            std::fs::write(&file, zhifa::certs::export::xlsx(&mut conn)?)
+                .with_context(|| format!("无法写入 {}", file.display()))?;
+            println!(
+                "已导出到 {}，用时 {:.1} 秒",
+                file.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::DemoData {
             questions: Some(n),
             sheet,
@@ -447,6 +482,67 @@ fn import_officers(config: &Config, args: ImportArgs) -> anyhow::Result<()> {
             "有 {} 行数据有误：正式导入时不会写入任何数据（或加 --skip-invalid 只导入正确的行）",
             report.invalid_rows
         );
+    }
+    Ok(())
+}
+
+fn import_certificates(
+    config: &Config,
+    file: &std::path::Path,
+    skip_invalid: bool,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut conn = open(config)?;
+    let keys = if dry_run {
+        None
+    } else {
+        Some(keyring(config)?)
+    };
+    let started = std::time::Instant::now();
+    let r = zhifa::certs::import::import(
+        &mut conn,
+        &Grant::system("命令行导入"),
+        &config.bureau_name,
+        &name,
+        &bytes,
+        skip_invalid,
+        dry_run,
+    )?;
+    if let Some(keys) = &keys {
+        sign_head(config, &mut conn, keys)?;
+    }
+    for n in &r.notes {
+        println!("提示：{n}");
+    }
+    println!(
+        "共 {} 行：可导入 {} 张，已登记 {} 张，有误 {} 行",
+        r.rows, r.imported, r.already, r.invalid_rows
+    );
+    for e in r.errors.iter().take(200) {
+        println!("  第 {} 行 {}：{}", e.row, e.column, e.message);
+    }
+    if r.errors.len() > 200 {
+        println!("  ……另有 {} 处错误未列出", r.errors.len() - 200);
+    }
+    if let Some(b) = &r.blocked {
+        bail!("{b}");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    if dry_run {
+        println!("（只检查，未写入）用时 {secs:.1} 秒");
+        if r.invalid_rows > 0 && !skip_invalid {
+            bail!(
+                "有 {} 行数据有误：正式导入时不会写入任何数据（或加 --skip-invalid 只导入正确的行）",
+                r.invalid_rows
+            );
+        }
+    } else {
+        println!("导入完成，用时 {secs:.1} 秒");
     }
     Ok(())
 }

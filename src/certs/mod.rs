@@ -7,6 +7,8 @@
 //! sets them when it issues one and clears them when that certificate ends.
 
 pub mod db;
+pub mod export;
+pub mod import;
 pub mod public;
 pub mod rules;
 

@@ -484,3 +484,72 @@ both!(
         );
     }
 );
+
+both!(
+    imported_certificates_keep_their_numbers_and_read_every_date_shape,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "DR", "导入测试局", "220706", None).await;
+        let ids: Vec<String> = (1..=3).map(|i| id("220706", "1975-05-05", i)).collect();
+        let mut officers = Vec::new();
+        for (i, name) in ["旧甲", "旧乙", "旧丙"].iter().enumerate() {
+            officers.push(app.officer(&admin, name, &ids[i], unit).await);
+        }
+        let csv = format!(
+            "执法证编号,身份证号码,发证机关,有效期限,证件状态\n\
+             吉A0001,{},吉林省人民政府,2020.02-2026.02,\n\
+             松原执字第00123号,{},松原市人民政府,2023年1月1日至2028年12月31日,\n\
+             吉A0003,{},,2028.6,暂扣\n",
+            ids[0], ids[1], ids[2]
+        );
+        let r = zhifa::certs::import::import(
+            &mut app.conn(),
+            &zhifa::auth::Grant::system("测试"),
+            "某某市司法局",
+            "certs.csv",
+            csv.as_bytes(),
+            false,
+            false,
+        )
+        .unwrap();
+        assert_eq!((r.imported, r.invalid_rows), (3, 0), "{:?}", r.errors);
+        let get = |n: &str| {
+            let n = urlencoding::encode(n).into_owned();
+            let app = &app;
+            let admin = admin.clone();
+            async move {
+                app.get(&format!("/api/v1/certificates/{n}"), &admin)
+                    .await
+                    .expect(200)
+            }
+        };
+        let a = get("吉A0001").await;
+        assert_eq!(a["state"], "过期", "validity ended in February 2026");
+        assert_eq!(a["issued_on"], "2020-02-01");
+        assert_eq!(a["valid_until"], "2026-02-28");
+        assert_eq!(a["source"], "导入");
+        let b = get("松原执字第00123号").await;
+        assert_eq!(b["state"], "有效");
+        assert_eq!(b["issued_on"], "2023-01-01");
+        assert_eq!(b["valid_until"], "2028-12-31");
+        assert_eq!(b["issuer"], "松原市人民政府");
+        let c = get("吉A0003").await;
+        assert_eq!(c["state"], "暂扣");
+        assert_eq!(c["valid_until"], "2028-06-30");
+        assert_eq!(
+            c["issuer"], "某某市司法局",
+            "no issuer in the sheet: the bureau"
+        );
+        // the roster shows each holder's current certificate (none for the expired one)
+        let o = app
+            .get(&format!("/api/v1/officers/{}", officers[1]), &admin)
+            .await
+            .expect(200);
+        assert_eq!(o["officer"]["cert_number"], "松原执字第00123号");
+        let o = app
+            .get(&format!("/api/v1/officers/{}", officers[0]), &admin)
+            .await
+            .expect(200);
+        assert!(o["officer"]["cert_number"].is_null());
+    }
+);

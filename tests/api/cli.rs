@@ -354,3 +354,77 @@ async fn a_killed_server_loses_no_acknowledged_answer() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn existing_certificates_import_checked_whole_then_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ids: Vec<String> = (1..=3)
+        .map(|i| crate::helpers::id("220702", "1982-04-04", i))
+        .collect();
+    std::fs::write(
+        d.join("roster.csv"),
+        format!(
+            "姓名,身份证号,所在单位,人员性质\n甲一,{},松原市司法局,行政编制\n乙二,{},松原市司法局,行政编制\n丙三,{},松原市司法局,行政编制\n",
+            ids[0], ids[1], ids[2]
+        ),
+    )
+    .unwrap();
+    let (ok, out) = zhifa(d, &["import", "officers", "roster.csv", "--create-units"]);
+    assert!(ok, "{out}");
+    let stranger = crate::helpers::id("220702", "1982-04-04", 9);
+    std::fs::write(
+        d.join("certs.csv"),
+        format!(
+            "序号,姓名,身份证号,证件号码,发证机关,证件有效期\n\
+             1,甲一,{},吉A0001,吉林省人民政府,2020.02-2026.02\n\
+             2,乙二,{},松原执字第00123号,松原市人民政府,2028-06-01\n\
+             3,丙三,{},吉A0003,,2028.6\n\
+             4,丁四,{stranger},吉A0004,,2028.6\n\
+             5,乙二,{},吉A0001,,2030年12月\n",
+            ids[0], ids[1], ids[2], ids[1]
+        ),
+    )
+    .unwrap();
+    // errors: reported by row and column, nothing written, non-zero exit
+    let (ok, out) = zhifa(d, &["import", "certificates", "certs.csv"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("第 5 行 身份证号：名录库中没有此人"), "{out}");
+    assert!(
+        out.contains("第 6 行 执法证号：与第 2 行的执法证号重复"),
+        "{out}"
+    );
+    assert!(out.contains("未导入任何执法证"), "{out}");
+    let (ok, out) = zhifa(
+        d,
+        &[
+            "import",
+            "certificates",
+            "certs.csv",
+            "--dry-run",
+            "--skip-invalid",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("可导入 3 张"), "{out}");
+    // the good rows, and the numbers kept as written
+    let (ok, out) = zhifa(
+        d,
+        &["import", "certificates", "certs.csv", "--skip-invalid"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("可导入 3 张"), "{out}");
+    let (ok, out) = zhifa(
+        d,
+        &["import", "certificates", "certs.csv", "--skip-invalid"],
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("可导入 0 张，已登记 3 张"),
+        "importing again adds nothing: {out}"
+    );
+    let (ok, out) = zhifa(d, &["export", "certificates", "register.xlsx"]);
+    assert!(ok, "{out}");
+    let bytes = std::fs::read(d.join("register.xlsx")).unwrap();
+    assert!(bytes.starts_with(b"PK"));
+}
