@@ -53,6 +53,9 @@ enum Command {
         /// 改为把这么多道示例题（由随附题库变化而来）写成题库 Excel 文件（须同时给出 --sheet）
         #[arg(long, value_name = "题数")]
         questions: Option<usize>,
+        /// 同时生成执法证登记簿：大多数可持证人员已持证，少数暂扣、吊销、过期
+        #[arg(long)]
+        certificates: bool,
     },
     /// 压力测试
     Loadtest {
@@ -344,7 +347,27 @@ fn run() -> anyhow::Result<()> {
             seed,
             sheet,
             questions: None,
-        } => demo_data(&config, officers, seed, sheet),
+            certificates,
+        } => {
+            demo_data(&config, officers, seed, sheet)?;
+            if certificates {
+                let mut conn = open(&config)?;
+                let settings = zhifa::certs::Settings::from_config(&config)?;
+                let started = std::time::Instant::now();
+                let s = zhifa::certs::demo::register(&mut conn, &settings, seed)?;
+                sign_head(&config, &mut conn, &keyring(&config)?)?;
+                println!(
+                    "执法证：核发 {} 张（有效 {}，暂扣 {}，吊销 {}，过期 {}），用时 {:.1} 秒",
+                    s.issued,
+                    s.valid,
+                    s.suspended,
+                    s.revoked,
+                    s.expired,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(())
+        }
         Command::Admin { what } => admin(&config, what),
         Command::Exam {
             what: ExamWhat::Regrade { batch },

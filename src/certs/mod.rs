@@ -7,6 +7,7 @@
 //! sets them when it issues one and clears them when that certificate ends.
 
 pub mod db;
+pub mod demo;
 pub mod export;
 pub mod import;
 pub mod public;

@@ -428,3 +428,27 @@ fn existing_certificates_import_checked_whole_then_once() {
     let bytes = std::fs::read(d.join("register.xlsx")).unwrap();
     assert!(bytes.starts_with(b"PK"));
 }
+
+#[test]
+fn demo_data_makes_a_register_that_exports_and_imports_back() {
+    let a = tempfile::tempdir().unwrap();
+    let (ok, out) = zhifa(
+        a.path(),
+        &["demo-data", "--officers", "300", "--certificates"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("执法证：核发"), "{out}");
+    let (ok, out) = zhifa(a.path(), &["export", "certificates", "certs.xlsx"]);
+    assert!(ok, "{out}");
+    // the same roster elsewhere takes the register back, once
+    let b = tempfile::tempdir().unwrap();
+    std::fs::copy(a.path().join("certs.xlsx"), b.path().join("certs.xlsx")).unwrap();
+    let (ok, out) = zhifa(b.path(), &["demo-data", "--officers", "300"]);
+    assert!(ok, "{out}");
+    let (ok, out) = zhifa(b.path(), &["import", "certificates", "certs.xlsx"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("有误 0 行"), "{out}");
+    let (ok, out) = zhifa(b.path(), &["import", "certificates", "certs.xlsx"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("可导入 0 张"), "{out}");
+}
