@@ -57,7 +57,7 @@ pub fn register(conn: &mut DbConn, s: &Settings, seed: u64) -> Result<Summary> {
                     certificate_eligibility(employment, status),
                     Eligibility::Eligible
                 )
-                || rng.next_u64() % 10 == 0
+                || rng.next_u64().is_multiple_of(10)
             {
                 continue;
             }
