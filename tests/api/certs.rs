@@ -553,3 +553,63 @@ both!(
         assert!(o["officer"]["cert_number"].is_null());
     }
 );
+
+both!(
+    certificates_import_over_the_api_reports_first_and_writes_on_apply,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "DRA", "接口导入局", "220707", None).await;
+        let idn = id("220707", "1977-07-07", 1);
+        app.officer(&admin, "接口甲", &idn, unit).await;
+        let csv = format!(
+            "证号,身份证号,证件有效期\nJL-0001,{idn},2029.12\nJL-0002,110101199003071234,2029.12\n"
+        );
+        let r = app
+            .upload(
+                "/api/v1/imports/certificates?filename=c.csv",
+                &admin,
+                csv.clone().into_bytes(),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r["imported"], 1);
+        assert_eq!(r["errors"][0]["row"], 3);
+        assert_eq!(r["written"], false);
+        let r = app
+            .upload(
+                "/api/v1/imports/certificates?filename=c.csv&apply=true",
+                &admin,
+                csv.clone().into_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert_eq!(r.body["error"]["code"], "import_blocked");
+        assert_eq!(
+            app.get("/api/v1/certificates", &admin).await.expect(200)["total"],
+            0
+        );
+        let r = app
+            .upload(
+                "/api/v1/imports/certificates?filename=c.csv&apply=true&skip_invalid=true",
+                &admin,
+                csv.into_bytes(),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r["written"], true);
+        let c = app
+            .get("/api/v1/certificates/JL-0001", &admin)
+            .await
+            .expect(200);
+        assert_eq!(c["valid_until"], "2029-12-31");
+        // not without signing in
+        let r = app
+            .upload(
+                "/api/v1/imports/certificates?filename=c.csv",
+                "",
+                b"x".to_vec(),
+            )
+            .await;
+        assert_eq!(r.status, 401);
+    }
+);

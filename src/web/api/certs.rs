@@ -260,3 +260,80 @@ pub async fn public_unit(
         .await?;
     Ok(HttpResponse::Ok().json(l))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// The file's name (its extension says the format: .xlsx, .xls, .ods, .csv).
+    #[serde(default)]
+    filename: String,
+    /// Write; without it only the report is returned.
+    #[serde(default)]
+    apply: bool,
+    /// Write the correct rows even if others have errors.
+    #[serde(default)]
+    skip_invalid: bool,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ImportRejected {
+    error: super::ErrorDetail,
+    report: certs::import::ImportReport,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/imports/certificates",
+    operation_id = "import_certificates",
+    tag = "certificates",
+    summary = "导入已有的执法证（表格）：先校验整份文件并逐行报告；apply=true 时写入",
+    description = "请求体为文件本身。读取执法证号（证件编号、证号、证件号码……）、身份证号、姓名、发证机关、证件有效期（2028-06-01、2028.6、2020.02-2026.02 等写法）、发证日期、执法类别、执法区域、证件状态。\
+        证号按原样保存；持证人按身份证号在名录库中查找。有错误时不写入任何数据（422 import_blocked，附报告），除非 skip_invalid=true。重复导入同一份文件不会重复登记。",
+    params(ImportQuery),
+    request_body(
+        description = "执法证表格",
+        content(
+            (super::roster::File = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (super::roster::File = "text/csv"),
+            (super::roster::File = "application/octet-stream"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "校验报告（apply=true 时已写入）", body = certs::import::ImportReport),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, description = "文件无法读取，或有错误而未写入（import_blocked，附报告）", body = ImportRejected),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn import(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    q: web::Query<ImportQuery>,
+    body: web::Bytes,
+) -> ApiResult {
+    let grant = p.grant();
+    let q = q.into_inner();
+    let filename: String = if q.filename.trim().is_empty() {
+        "upload.xlsx".into()
+    } else {
+        q.filename.trim().chars().take(200).collect()
+    };
+    let bureau = state.config.bureau_name.clone();
+    let (apply, skip) = (q.apply, q.skip_invalid);
+    let report = state
+        .db(move |c| certs::import::import(c, &grant, &bureau, &filename, &body, skip, !apply))
+        .await?;
+    if let Some(why) = &report.blocked {
+        return Ok(HttpResponse::UnprocessableEntity().json(ImportRejected {
+            error: super::ErrorDetail {
+                code: "import_blocked",
+                message: why.clone(),
+                fields: Default::default(),
+            },
+            report,
+        }));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -79,6 +79,7 @@ use utoipa::{OpenApi, ToSchema};
         certs::to_do,
         certs::replace,
         certs::public_unit,
+        certs::import,
         exam::move_candidate,
         exam::analysis,
         exam::distribution,
