@@ -172,7 +172,7 @@ pub struct RowError {
 }
 
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
-pub struct ImportReport {
+pub struct CertImportReport {
     pub rows: usize,
     /// Written (or, in a check, would be).
     pub imported: usize,
@@ -232,13 +232,13 @@ pub fn import(
     bytes: &[u8],
     skip_invalid: bool,
     dry_run: bool,
-) -> Result<ImportReport> {
+) -> Result<CertImportReport> {
     grant.require(Capability::ManageCerts)?;
-    let (header, rows) = sheet::read(&CertSheet, filename, bytes)
-        .map_err(|e| Error::invalid("file", e.to_string()))?;
+    let (header, rows) =
+        sheet::read(&CertSheet, filename, bytes).map_err(|e| Error::BadRequest(e.to_string()))?;
     // the rows come with the title and header rows; the data starts below the header
     let rows: Vec<Row> = rows.into_iter().filter(|r| r.number > header.row).collect();
-    let mut report = ImportReport {
+    let mut report = CertImportReport {
         rows: rows.len(),
         notes: header.notes.clone(),
         ..Default::default()

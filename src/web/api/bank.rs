@@ -304,7 +304,7 @@ pub struct ImportQuery {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ImportRejected {
+pub struct QuestionImportRejected {
     error: super::ErrorDetail,
     report: bank::ImportReport,
 }
@@ -333,7 +333,7 @@ pub struct ImportRejected {
         (status = 401, response = super::openapi::Unauthenticated),
         (status = 403, response = super::openapi::Forbidden),
         (status = 413, response = super::openapi::TooLarge),
-        (status = 422, description = "有错误，未写入任何题目（import_blocked，附报告）", body = ImportRejected),
+        (status = 422, description = "有错误，未写入任何题目（import_blocked，附报告）", body = QuestionImportRejected),
         (status = 503, response = super::openapi::Unavailable),
     )
 )]
@@ -355,14 +355,16 @@ pub async fn import(
         .db(move |c| bank::import_file(c, &grant, &filename, &body, &defaults, !q.apply))
         .await?;
     if report.error_count > 0 {
-        return Ok(HttpResponse::UnprocessableEntity().json(ImportRejected {
-            error: super::ErrorDetail {
-                code: "import_blocked",
-                message: format!("有 {} 处错误，未导入任何题目", report.error_count),
-                fields: Default::default(),
-            },
-            report,
-        }));
+        return Ok(
+            HttpResponse::UnprocessableEntity().json(QuestionImportRejected {
+                error: super::ErrorDetail {
+                    code: "import_blocked",
+                    message: format!("有 {} 处错误，未导入任何题目", report.error_count),
+                    fields: Default::default(),
+                },
+                report,
+            }),
+        );
     }
     Ok(HttpResponse::Ok().json(report))
 }

@@ -275,9 +275,9 @@ pub struct ImportQuery {
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ImportRejected {
+pub struct CertImportRejected {
     error: super::ErrorDetail,
-    report: certs::import::ImportReport,
+    report: certs::import::CertImportReport,
 }
 
 #[utoipa::path(
@@ -298,12 +298,12 @@ pub struct ImportRejected {
         ),
     ),
     responses(
-        (status = 200, description = "校验报告（apply=true 时已写入）", body = certs::import::ImportReport),
+        (status = 200, description = "校验报告（apply=true 时已写入）", body = certs::import::CertImportReport),
         (status = 400, response = super::openapi::BadRequest),
         (status = 401, response = super::openapi::Unauthenticated),
         (status = 403, response = super::openapi::Forbidden),
         (status = 413, response = super::openapi::TooLarge),
-        (status = 422, description = "文件无法读取，或有错误而未写入（import_blocked，附报告）", body = ImportRejected),
+        (status = 422, description = "有错误而未写入（import_blocked，附报告）", body = CertImportRejected),
         (status = 503, response = super::openapi::Unavailable),
     )
 )]
@@ -326,14 +326,16 @@ pub async fn import(
         .db(move |c| certs::import::import(c, &grant, &bureau, &filename, &body, skip, !apply))
         .await?;
     if let Some(why) = &report.blocked {
-        return Ok(HttpResponse::UnprocessableEntity().json(ImportRejected {
-            error: super::ErrorDetail {
-                code: "import_blocked",
-                message: why.clone(),
-                fields: Default::default(),
-            },
-            report,
-        }));
+        return Ok(
+            HttpResponse::UnprocessableEntity().json(CertImportRejected {
+                error: super::ErrorDetail {
+                    code: "import_blocked",
+                    message: why.clone(),
+                    fields: Default::default(),
+                },
+                report,
+            }),
+        );
     }
     Ok(HttpResponse::Ok().json(report))
 }
