@@ -898,3 +898,87 @@ pub fn replace(
     })?;
     get(conn, grant, &new_number)
 }
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CleanUp {
+    /// Numbers from the to-do list (the preview) to cancel.
+    pub numbers: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CleanedUp {
+    pub cancelled: Vec<String>,
+}
+
+/// Bulk clean-up (清理): cancels, in one transaction, certificates from the to-do list (holders
+/// who left an enforcement post). A number not on the list refuses the whole request by name.
+pub fn clean_up(conn: &mut DbConn, grant: &Grant, input: &CleanUp) -> Result<CleanedUp> {
+    let reason = input.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        return Err(Error::invalid("reason", "请说明清理理由（200 字以内）"));
+    }
+    if input.numbers.is_empty() || input.numbers.len() > 100_000 {
+        return Err(Error::invalid(
+            "numbers",
+            "请从待注销清单中选择要注销的执法证",
+        ));
+    }
+    let listed: HashMap<String, ToDo> = to_do(conn, grant)?
+        .into_iter()
+        .map(|t| (t.number.clone(), t))
+        .collect();
+    if let Some(n) = input
+        .numbers
+        .iter()
+        .find(|n| !listed.contains_key(n.trim()))
+    {
+        return Err(Error::invalid(
+            "numbers",
+            format!(
+                "执法证 {n} 不在待注销清单中（持证人仍在执法岗位，或证件已不是有效、暂扣状态）"
+            ),
+        ));
+    }
+    let cancelled = audit::transaction(conn, grant.actor(), |conn, rec| {
+        let now = crate::db::now();
+        let actor = rec.actor().name.clone();
+        let mut out = Vec::new();
+        for n in &input.numbers {
+            let Some(r) = db::by_number(conn, n.trim())? else {
+                continue;
+            };
+            let from = CertState::parse(&r.state).unwrap_or(CertState::Valid);
+            let to = rules::transition(from, Action::Cancel).map_err(Error::Closed)?;
+            db::set_state(conn, r.id, to.label(), now)?;
+            let why = format!("清理：{reason}（持证人{}）", listed[n.trim()].status);
+            db::log(
+                conn,
+                &db::NewEvent {
+                    certificate_id: r.id,
+                    at: now,
+                    action: Action::Cancel.label(),
+                    from_state: from.label(),
+                    to_state: to.label(),
+                    reason: &why,
+                    basis: "",
+                    actor: &actor,
+                },
+            )?;
+            end_current(conn, &r)?;
+            out.push(r.number);
+        }
+        rec.record(
+            conn,
+            Change::new(
+                "cert.cleanup",
+                "certificate",
+                "cleanup",
+                format!("清理注销执法证 {} 张：{reason}", out.len()),
+            )
+            .after(&serde_json::json!({ "numbers": out })),
+        )?;
+        Ok(out)
+    })?;
+    Ok(CleanedUp { cancelled })
+}

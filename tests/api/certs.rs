@@ -613,3 +613,106 @@ both!(
         assert_eq!(r.status, 401);
     }
 );
+
+both!(
+    leavers_certificates_are_cleaned_up_in_bulk_after_the_preview,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "QL", "清理测试局", "220708", None).await;
+        let mut numbers = Vec::new();
+        let mut ids = Vec::new();
+        for (i, name) in ["退休甲", "调离乙", "在岗丙"].iter().enumerate() {
+            let o = app
+                .officer(
+                    &admin,
+                    name,
+                    &id("220708", "1966-06-06", i as u16 + 1),
+                    unit,
+                )
+                .await;
+            ids.push(o);
+            numbers.push(
+                app.post(
+                    "/api/v1/certificates",
+                    &admin,
+                    json!({"officer_id": o, "reason": "核发"}),
+                )
+                .await
+                .expect(201)["number"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        app.patch(
+            &format!("/api/v1/officers/{}", ids[0]),
+            &admin,
+            json!({"status": "退休"}),
+        )
+        .await
+        .expect(200);
+        app.patch(
+            &format!("/api/v1/officers/{}", ids[1]),
+            &admin,
+            json!({"status": "调出"}),
+        )
+        .await
+        .expect(200);
+        // the preview is the to-do list
+        let todo = app
+            .get("/api/v1/certificates/to-do", &admin)
+            .await
+            .expect(200);
+        assert_eq!(todo["items"].as_array().unwrap().len(), 2);
+        // someone still serving is refused by number, and nothing changes
+        let r = app
+            .post(
+                "/api/v1/certificates/cleanup",
+                &admin,
+                json!({"numbers": [numbers[0], numbers[2]], "reason": "年度清理"}),
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert!(r.body.to_string().contains(&numbers[2]));
+        let r = app
+            .post(
+                "/api/v1/certificates/cleanup",
+                &admin,
+                json!({"numbers": [numbers[0], numbers[1]], "reason": "年度清理"}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r["cancelled"].as_array().unwrap().len(), 2);
+        for n in &numbers[..2] {
+            let c = app
+                .get(&format!("/api/v1/certificates/{n}"), &admin)
+                .await
+                .expect(200);
+            assert_eq!(c["state"], "注销");
+        }
+        let c = app
+            .get(&format!("/api/v1/certificates/{}", numbers[2]), &admin)
+            .await
+            .expect(200);
+        assert_eq!(c["state"], "有效");
+        assert_eq!(
+            app.get("/api/v1/certificates/to-do", &admin)
+                .await
+                .expect(200)["items"]
+                .as_array()
+                .unwrap()
+                .len(),
+            0
+        );
+        let log = app
+            .get("/api/v1/audit?action=cert.cleanup", &admin)
+            .await
+            .expect(200);
+        assert!(
+            log["items"][0]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("2 张")
+        );
+    }
+);

@@ -339,3 +339,30 @@ pub async fn import(
     }
     Ok(HttpResponse::Ok().json(report))
 }
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/certificates/cleanup",
+    tag = "certificates",
+    summary = "批量清理：把待注销清单（GET /api/v1/certificates/to-do 即预览）中选定的执法证在一个事务中注销",
+    request_body = certs::CleanUp,
+    responses(
+        (status = 200, description = "已注销", body = certs::CleanedUp),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthenticated),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 409, response = super::openapi::Conflict),
+        (status = 413, response = super::openapi::TooLarge),
+        (status = 422, response = super::openapi::Invalid),
+        (status = 503, response = super::openapi::Unavailable),
+    )
+)]
+pub async fn clean_up(
+    state: web::Data<AppState>,
+    ApiUser(p): ApiUser,
+    body: web::Json<certs::CleanUp>,
+) -> ApiResult {
+    let grant = p.grant();
+    let r = state.db(move |c| certs::clean_up(c, &grant, &body)).await?;
+    Ok(HttpResponse::Ok().json(r))
+}

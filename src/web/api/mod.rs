@@ -107,6 +107,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .post(certs::issue),
                 )
                 .service(web::resource("/certificates/to-do").get(certs::to_do))
+                .service(web::resource("/certificates/cleanup").post(certs::clean_up))
                 .service(web::resource("/imports/certificates").post(certs::import))
                 .service(web::resource("/public/units/{code}/officers").get(certs::public_unit))
                 .service(web::resource("/certificates/{number}").get(certs::get))

@@ -80,6 +80,7 @@ use utoipa::{OpenApi, ToSchema};
         certs::replace,
         certs::public_unit,
         certs::import,
+        certs::clean_up,
         exam::move_candidate,
         exam::analysis,
         exam::distribution,
