@@ -98,40 +98,49 @@ pub struct CertDetail {
     pub events: Vec<Event>,
 }
 
+impl Certificate {
+    /// A register row with its holder's and unit's names (links filled in by `certificate`).
+    fn of(r: db::Row, name: String, unit: String) -> Certificate {
+        Certificate {
+            number: r.number,
+            officer_id: r.officer_id,
+            name,
+            unit_id: r.unit_id,
+            unit,
+            category: r.category,
+            region: r.region,
+            issuer: r.issuer,
+            issued_on: r.issued_on,
+            valid_until: r.valid_until,
+            state: r.state,
+            source: r.source,
+            card_generation: r.card_generation,
+            replaces: None,
+            replaced_by: None,
+        }
+    }
+}
+
 fn certificate(conn: &mut DbConn, r: db::Row) -> Result<Certificate> {
-    let (name, unit): (String, String) = officers::table
-        .inner_join(units::table.on(units::id.eq(officers::unit_id)))
-        .filter(officers::id.eq(r.officer_id))
-        .select((officers::name, units::name))
+    let name: String = officers::table
+        .find(r.officer_id)
+        .select(officers::name)
         .first(conn)?;
-    let unit = units::table
+    let unit: String = units::table
         .find(r.unit_id)
         .select(units::name)
-        .first::<String>(conn)
-        .unwrap_or(unit);
+        .first(conn)?;
     let number_of = |conn: &mut DbConn, id: Option<i64>| -> Result<Option<String>> {
         Ok(match id {
             Some(id) => Some(db::by_id(conn, id)?.number),
             None => None,
         })
     };
-    Ok(Certificate {
-        replaces: number_of(conn, r.replaces_id)?,
-        replaced_by: number_of(conn, r.replaced_by_id)?,
-        number: r.number,
-        officer_id: r.officer_id,
-        name,
-        unit_id: r.unit_id,
-        unit,
-        category: r.category,
-        region: r.region,
-        issuer: r.issuer,
-        issued_on: r.issued_on,
-        valid_until: r.valid_until,
-        state: r.state,
-        source: r.source,
-        card_generation: r.card_generation,
-    })
+    let (replaces, replaced_by) = (r.replaces_id, r.replaced_by_id);
+    let mut c = Certificate::of(r, name, unit);
+    c.replaces = number_of(conn, replaces)?;
+    c.replaced_by = number_of(conn, replaced_by)?;
+    Ok(c)
 }
 
 /// One certificate with its history (the bureau; a unit for its own officers; an officer their own).
@@ -237,23 +246,7 @@ pub fn list(conn: &mut DbConn, grant: &Grant, q: &ListQuery) -> Result<CertPage>
     )?;
     let items = rows
         .into_iter()
-        .map(|(r, name, unit)| Certificate {
-            number: r.number,
-            officer_id: r.officer_id,
-            name,
-            unit_id: r.unit_id,
-            unit,
-            category: r.category,
-            region: r.region,
-            issuer: r.issuer,
-            issued_on: r.issued_on,
-            valid_until: r.valid_until,
-            state: r.state,
-            source: r.source,
-            card_generation: r.card_generation,
-            replaces: None,
-            replaced_by: None,
-        })
+        .map(|(r, name, unit)| Certificate::of(r, name, unit))
         .collect();
     Ok(CertPage { total, page, items })
 }
@@ -652,29 +645,15 @@ pub fn change_state(
             ))
         })?;
         let to = rules::transition(from, action).map_err(Error::Closed)?;
-        let now = crate::db::now();
-        db::set_state(conn, r.id, to.label(), now)?;
         let actor = rec.actor().name.clone();
-        db::log(
-            conn,
-            &db::NewEvent {
-                certificate_id: r.id,
-                at: now,
-                action: action.label(),
-                from_state: from.label(),
-                to_state: to.label(),
-                reason,
-                basis,
-                actor: &actor,
-            },
-        )?;
-        // The roster's current certificate ends with it (a suspension does not end it).
-        if matches!(
+        let step = Step {
+            action: action.label(),
             to,
-            CertState::Revoked | CertState::Cancelled | CertState::Expired
-        ) {
-            end_current(conn, &r)?;
-        }
+            reason,
+            basis,
+            actor: &actor,
+        };
+        apply(conn, &r, from, step, crate::db::now())?;
         let what = match action {
             Action::Suspend => "cert.suspend",
             Action::Lift => "cert.lift",
@@ -712,21 +691,14 @@ pub fn expire_due(conn: &mut DbConn, today: NaiveDate) -> Result<usize> {
             let now = crate::db::now();
             for r in &due {
                 let from = CertState::parse(&r.state).unwrap_or(CertState::Valid);
-                db::set_state(conn, r.id, CertState::Expired.label(), now)?;
-                db::log(
-                    conn,
-                    &db::NewEvent {
-                        certificate_id: r.id,
-                        at: now,
-                        action: Action::Expire.label(),
-                        from_state: from.label(),
-                        to_state: CertState::Expired.label(),
-                        reason: "超过有效期",
-                        basis: "",
-                        actor: "系统",
-                    },
-                )?;
-                end_current(conn, r)?;
+                let step = Step {
+                    action: Action::Expire.label(),
+                    to: CertState::Expired,
+                    reason: "超过有效期",
+                    basis: "",
+                    actor: "系统",
+                };
+                apply(conn, r, from, step, now)?;
                 rec.record(
                     conn,
                     Change::new(
@@ -741,6 +713,47 @@ pub fn expire_due(conn: &mut DbConn, today: NaiveDate) -> Result<usize> {
         },
     )?;
     Ok(n)
+}
+
+/// One change of state.
+struct Step<'a> {
+    action: &'a str,
+    to: CertState,
+    reason: &'a str,
+    basis: &'a str,
+    actor: &'a str,
+}
+
+/// Puts one change of state on the record: the certificate's state, its event, and the roster's
+/// current certificate ended with it (a suspension does not end it).
+fn apply(
+    conn: &mut DbConn,
+    r: &db::Row,
+    from: CertState,
+    step: Step,
+    now: NaiveDateTime,
+) -> Result<()> {
+    db::set_state(conn, r.id, step.to.label(), now)?;
+    db::log(
+        conn,
+        &db::NewEvent {
+            certificate_id: r.id,
+            at: now,
+            action: step.action,
+            from_state: from.label(),
+            to_state: step.to.label(),
+            reason: step.reason,
+            basis: step.basis,
+            actor: step.actor,
+        },
+    )?;
+    if matches!(
+        step.to,
+        CertState::Revoked | CertState::Cancelled | CertState::Expired
+    ) {
+        end_current(conn, r)?;
+    }
+    Ok(())
 }
 
 /// Clears the roster's current certificate if it is this one.
@@ -869,22 +882,16 @@ pub fn replace(
         if from == CertState::Suspended {
             db::set_state(conn, new_row.id, CertState::Suspended.label(), now)?;
         }
-        db::set_state(conn, old.id, CertState::Cancelled.label(), now)?;
         db::link(conn, old.id, new_row.id)?;
         let actor = rec.actor().name.clone();
-        db::log(
-            conn,
-            &db::NewEvent {
-                certificate_id: old.id,
-                at: now,
-                action: kind,
-                from_state: from.label(),
-                to_state: CertState::Cancelled.label(),
-                reason: &format!("{basis}，新证 {new}"),
-                basis: "",
-                actor: &actor,
-            },
-        )?;
+        let step = Step {
+            action: kind,
+            to: CertState::Cancelled,
+            reason: &format!("{basis}，新证 {new}"),
+            basis: "",
+            actor: &actor,
+        };
+        apply(conn, &old, from, step, now)?;
         rec.record(
             conn,
             Change::new(
@@ -950,22 +957,15 @@ pub fn clean_up(conn: &mut DbConn, grant: &Grant, input: &CleanUp) -> Result<Cle
             };
             let from = CertState::parse(&r.state).unwrap_or(CertState::Valid);
             let to = rules::transition(from, Action::Cancel).map_err(Error::Closed)?;
-            db::set_state(conn, r.id, to.label(), now)?;
             let why = format!("清理：{reason}（持证人{}）", listed[n.trim()].status);
-            db::log(
-                conn,
-                &db::NewEvent {
-                    certificate_id: r.id,
-                    at: now,
-                    action: Action::Cancel.label(),
-                    from_state: from.label(),
-                    to_state: to.label(),
-                    reason: &why,
-                    basis: "",
-                    actor: &actor,
-                },
-            )?;
-            end_current(conn, &r)?;
+            let step = Step {
+                action: Action::Cancel.label(),
+                to,
+                reason: &why,
+                basis: "",
+                actor: &actor,
+            };
+            apply(conn, &r, from, step, now)?;
             out.push(r.number);
         }
         rec.record(

@@ -654,6 +654,29 @@ both!(
     }
 );
 
+/// Submits the certificate page's change form (an empty basis is left blank).
+async fn change_state(
+    b: &WebDriver,
+    action: &str,
+    reason: &str,
+    basis: &str,
+) -> WebDriverResult<()> {
+    b.find(By::Id("cert-action"))
+        .await?
+        .find(By::XPath(format!("./option[@value='{action}']")))
+        .await?
+        .click()
+        .await?;
+    b.find(By::Id("cert-reason"))
+        .await?
+        .send_keys(reason)
+        .await?;
+    if !basis.is_empty() {
+        b.find(By::Id("cert-basis")).await?.send_keys(basis).await?;
+    }
+    submit(b, By::Id("cert-submit")).await
+}
+
 both!(
     certificates_are_issued_from_results_suspended_lifted_and_revoked_in_the_browser,
     config = |c| c.seed_question_bank = true,
@@ -700,17 +723,7 @@ both!(
             b.goto(app.url("/certificates?state=有效")).await?;
             b.find(By::Css("#certs tbody tr a")).await?.click().await?;
             let page = b.current_url().await?;
-            b.find(By::Id("cert-action"))
-                .await?
-                .find(By::XPath("./option[@value='suspend']"))
-                .await?
-                .click()
-                .await?;
-            b.find(By::Id("cert-reason"))
-                .await?
-                .send_keys("涉嫌违法执法，停职调查")
-                .await?;
-            submit(&b, By::Id("cert-submit")).await?;
+            change_state(&b, "suspend", "涉嫌违法执法，停职调查", "").await?;
             assert!(
                 b.find(By::Id("cert-error"))
                     .await?
@@ -718,21 +731,13 @@ both!(
                     .await?
                     .contains("法律依据")
             );
-            b.find(By::Id("cert-action"))
-                .await?
-                .find(By::XPath("./option[@value='suspend']"))
-                .await?
-                .click()
-                .await?;
-            b.find(By::Id("cert-reason"))
-                .await?
-                .send_keys("涉嫌违法执法，停职调查")
-                .await?;
-            b.find(By::Id("cert-basis"))
-                .await?
-                .send_keys("《某省行政执法证件管理办法》第二十条")
-                .await?;
-            submit(&b, By::Id("cert-submit")).await?;
+            change_state(
+                &b,
+                "suspend",
+                "涉嫌违法执法，停职调查",
+                "《某省行政执法证件管理办法》第二十条",
+            )
+            .await?;
             assert_eq!(
                 b.find(By::Id("cert-state-now")).await?.text().await?,
                 "暂扣"
@@ -741,38 +746,20 @@ both!(
 
             // lift it: back on the listing; revoke it: off for good
             b.goto(page.as_str()).await?;
-            b.find(By::Id("cert-action"))
-                .await?
-                .find(By::XPath("./option[@value='lift']"))
-                .await?
-                .click()
-                .await?;
-            b.find(By::Id("cert-reason"))
-                .await?
-                .send_keys("调查结束")
-                .await?;
-            submit(&b, By::Id("cert-submit")).await?;
+            change_state(&b, "lift", "调查结束", "").await?;
             assert_eq!(
                 b.find(By::Id("cert-state-now")).await?.text().await?,
                 "有效"
             );
             assert!(public(&b).await?.starts_with("共 2 人"));
             b.goto(page.as_str()).await?;
-            b.find(By::Id("cert-action"))
-                .await?
-                .find(By::XPath("./option[@value='revoke']"))
-                .await?
-                .click()
-                .await?;
-            b.find(By::Id("cert-reason"))
-                .await?
-                .send_keys("以暴力方式执法")
-                .await?;
-            b.find(By::Id("cert-basis"))
-                .await?
-                .send_keys("《某省行政执法证件管理办法》第二十一条")
-                .await?;
-            submit(&b, By::Id("cert-submit")).await?;
+            change_state(
+                &b,
+                "revoke",
+                "以暴力方式执法",
+                "《某省行政执法证件管理办法》第二十一条",
+            )
+            .await?;
             assert_eq!(
                 b.find(By::Id("cert-state-now")).await?.text().await?,
                 "吊销"

@@ -459,22 +459,7 @@ pub async fn tickets(
     id: web::Path<i64>,
     body: web::Json<exams::tickets::TicketRequest>,
 ) -> ApiResult {
-    let grant = p.grant();
-    let id = *id;
-    let key = state.exam_key.clone();
-    let bureau = state.config.bureau_name.clone();
-    let url = {
-        let info = req.connection_info();
-        format!("{}://{}/exam", info.scheme(), info.host())
-    };
-    let printed = state
-        .db(move |c| exams::tickets::print(c, &grant, &key, &bureau, &url, id, &body))
-        .await?;
-    Ok(super::file_response(
-        &printed.filename,
-        printed.content_type,
-        printed.bytes,
-    ))
+    Ok(ticket_download(&state, p.grant(), &req, *id, body.into_inner()).await?)
 }
 
 #[utoipa::path(
@@ -496,13 +481,7 @@ pub async fn report(
     ApiUser(p): ApiUser,
     ticket: web::Path<String>,
 ) -> ApiResult {
-    let grant = p.grant();
-    let papers = state.papers.clone();
-    let bureau = state.config.bureau_name.clone();
-    let (name, bytes) = state
-        .db(move |c| exams::report::pdf(c, &grant, &papers, &bureau, &ticket))
-        .await?;
-    Ok(super::file_response(&name, "application/pdf", bytes))
+    Ok(report_download(&state, p.grant(), ticket.into_inner()).await?)
 }
 
 #[utoipa::path(
@@ -611,4 +590,43 @@ pub async fn regrade(
         .db(move |c| exams::regrade(c, &grant, &papers, id))
         .await?;
     Ok(HttpResponse::Ok().json(r))
+}
+
+/// Prints tickets as a download (the API and the batch page print the same way): the exam
+/// room's address is taken from the request.
+pub(crate) async fn ticket_download(
+    state: &AppState,
+    grant: crate::auth::Grant,
+    req: &HttpRequest,
+    batch_id: i64,
+    body: exams::tickets::TicketRequest,
+) -> Result<HttpResponse, Error> {
+    let key = state.exam_key.clone();
+    let bureau = state.config.bureau_name.clone();
+    let url = {
+        let info = req.connection_info();
+        format!("{}://{}/exam", info.scheme(), info.host())
+    };
+    let printed = state
+        .db(move |c| exams::tickets::print(c, &grant, &key, &bureau, &url, batch_id, &body))
+        .await?;
+    Ok(super::file_response(
+        &printed.filename,
+        printed.content_type,
+        printed.bytes,
+    ))
+}
+
+/// A candidate's score report as a download (the API and the pages).
+pub(crate) async fn report_download(
+    state: &AppState,
+    grant: crate::auth::Grant,
+    ticket: String,
+) -> Result<HttpResponse, Error> {
+    let papers = state.papers.clone();
+    let bureau = state.config.bureau_name.clone();
+    let (name, bytes) = state
+        .db(move |c| exams::report::pdf(c, &grant, &papers, &bureau, &ticket))
+        .await?;
+    Ok(super::file_response(&name, "application/pdf", bytes))
 }

@@ -4,7 +4,7 @@ mod audit;
 mod auth;
 mod bank;
 mod certs;
-mod exam;
+pub(crate) mod exam;
 mod imports;
 mod openapi;
 mod roster;

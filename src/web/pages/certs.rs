@@ -1,25 +1,17 @@
 //! The certificates register's pages: the list, one certificate with its history and the
 //! changes the bureau makes, and issuance from an exam batch's results (preview, then confirm).
 
-use std::collections::HashMap;
-
 use actix_web::web;
 use askama::Template;
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::{Ctx, PageResult, redirect, render, render_form};
+use super::{Ctx, Form, PageResult, field, redirect, render, render_form};
 use crate::auth::Capability;
 use crate::certs::{
     self, BatchIssuance, CertDetail, CertPage, ConfirmIssuance, ListQuery, StateChange,
 };
 use crate::error::Error;
 use crate::web::{AppState, PageForm, PageUser};
-
-type Form = HashMap<String, String>;
-
-fn field(f: &Form, k: &str) -> String {
-    f.get(k).map(|s| s.trim().to_string()).unwrap_or_default()
-}
 
 #[derive(Template)]
 #[template(path = "certs.html")]

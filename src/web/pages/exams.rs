@@ -1,13 +1,11 @@
 //! The exam pages of units and the bureau: plans (submit, decide), batches (schedule, results,
 //! tickets, score reports, statistics). The exam room itself is `/exam`.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 
-use super::{Ctx, Errors, PageResult, redirect, render, render_form};
+use super::{Ctx, Errors, Form, PageResult, field, redirect, render, render_form};
 use crate::auth::Capability;
 use crate::bank::blueprint::{Blueprint, SectionSpec};
 use crate::bank::rules::{Part, QuestionKind};
@@ -17,14 +15,7 @@ use crate::exams::plans::{self, PlanCandidateInput, PlanInput, PlanSummary, Plan
 use crate::exams::results::{BatchResults, BatchSummary};
 use crate::exams::{self, BatchInput, SessionInput, tickets::TicketRequest};
 use crate::roster::{self, model::Unit};
-use crate::web::api::file_response;
 use crate::web::{AppState, PageForm, PageUser};
-
-type Form = HashMap<String, String>;
-
-fn field(f: &Form, k: &str) -> String {
-    f.get(k).map(|s| s.trim().to_string()).unwrap_or_default()
-}
 
 fn local_input(t: &NaiveDateTime) -> String {
     chrono::Utc
@@ -586,20 +577,7 @@ pub async fn tickets(
             .collect(),
         format: Some(field(&f, "format")).filter(|s| !s.is_empty()),
     };
-    let key = state.exam_key.clone();
-    let bureau = state.config.bureau_name.clone();
-    let url = {
-        let info = req.connection_info();
-        format!("{}://{}/exam", info.scheme(), info.host())
-    };
-    let printed = state
-        .db(move |c| exams::tickets::print(c, &grant, &key, &bureau, &url, id, &body))
-        .await?;
-    Ok(file_response(
-        &printed.filename,
-        printed.content_type,
-        printed.bytes,
-    ))
+    Ok(crate::web::api::exam::ticket_download(&state, grant, &req, id, body).await?)
 }
 
 pub async fn report(
@@ -607,13 +585,7 @@ pub async fn report(
     PageUser(p): PageUser,
     ticket: web::Path<String>,
 ) -> PageResult {
-    let grant = p.grant();
-    let papers = state.papers.clone();
-    let bureau = state.config.bureau_name.clone();
-    let (name, bytes) = state
-        .db(move |c| exams::report::pdf(c, &grant, &papers, &bureau, &ticket))
-        .await?;
-    Ok(file_response(&name, "application/pdf", bytes))
+    Ok(crate::web::api::exam::report_download(&state, p.grant(), ticket.into_inner()).await?)
 }
 
 pub async fn regrade(

@@ -84,6 +84,14 @@ pub struct ActiveForm {
     pub active: bool,
 }
 
+/// A form with fields the page names as it builds them (rows, ticks per person).
+pub type Form = std::collections::HashMap<String, String>;
+
+/// A field of such a form, trimmed ('' when absent).
+pub fn field(f: &Form, k: &str) -> String {
+    f.get(k).map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("Location", to))
