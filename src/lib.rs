@@ -11,6 +11,7 @@ pub mod error;
 pub mod exams;
 pub mod jobs;
 pub mod pdf;
+pub mod reviews;
 pub mod roster;
 pub mod sheet;
 pub mod signing;

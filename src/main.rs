@@ -77,6 +77,23 @@ enum Command {
         #[command(subcommand)]
         what: AuditWhat,
     },
+    /// 执法证年审
+    Review {
+        #[command(subcommand)]
+        what: ReviewWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewWhat {
+    /// 审定某年度的年审：按该年度规则（尚未开启的，按上一年度规则开启）对每张待审执法证作出结论，
+    /// 不合格、未年审的按规则暂扣或注销；--dry-run 只列出结论，不写入
+    Run {
+        /// 所审年度，如 2026
+        year: i32,
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -355,6 +372,7 @@ fn run() -> anyhow::Result<()> {
                 let settings = zhifa::certs::Settings::from_config(&config)?;
                 let started = std::time::Instant::now();
                 let s = zhifa::certs::demo::register(&mut conn, &settings, seed)?;
+                let h = zhifa::reviews::demo::history(&mut conn, seed)?;
                 sign_head(&config, &mut conn, &keyring(&config)?)?;
                 println!(
                     "执法证：核发 {} 张（有效 {}，暂扣 {}，吊销 {}，过期 {}），用时 {:.1} 秒",
@@ -364,6 +382,10 @@ fn run() -> anyhow::Result<()> {
                     s.revoked,
                     s.expired,
                     started.elapsed().as_secs_f64()
+                );
+                println!(
+                    "年审：往年审定 {} 条；本年度已开启，单位初审 {} 条；培训学时 {} 人",
+                    h.decided, h.first, h.training
                 );
             }
             Ok(())
@@ -430,7 +452,105 @@ fn run() -> anyhow::Result<()> {
         Command::Audit {
             what: AuditWhat::Checkpoint,
         } => audit_checkpoint(&config),
+        Command::Review {
+            what: ReviewWhat::Run { year, dry_run },
+        } => review_run(&config, year, dry_run),
     }
+}
+
+fn review_run(config: &Config, year: i32, dry_run: bool) -> anyhow::Result<()> {
+    use zhifa::reviews;
+    let mut conn = open(config)?;
+    let grant = Grant::system("命令行年审");
+    let settings = zhifa::certs::Settings::from_config(config)?;
+    let started = std::time::Instant::now();
+    let round = match reviews::round(&mut conn, &grant, year) {
+        Ok(r) => r,
+        Err(zhifa::error::Error::NotFound(_)) if dry_run => {
+            println!("{year} 年度的年审尚未开启：按将采用的规则预览");
+            reviews::draft(&mut conn, year)?
+        }
+        Err(zhifa::error::Error::NotFound(_)) => {
+            let r = reviews::open(
+                &mut conn,
+                &grant,
+                &reviews::OpenRound {
+                    year,
+                    deadline: None,
+                    rules: None,
+                },
+            )?;
+            println!("已开启 {year} 年度年审");
+            r
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "{year} 年度年审，截止 {}：",
+        zhifa::roster::rules::chinese_date(round.deadline)
+    );
+    for c in &round.checks {
+        println!("  · {c}");
+    }
+    let p = reviews::summarize(
+        &mut conn,
+        round,
+        &reviews::PreviewQuery {
+            outcome: "不合格".into(),
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "待审 {} 张（单位已初审 {} 张）：合格 {}，不合格 {}，未年审 {}；此前已审定 {} 张",
+        p.counts.due,
+        p.counts.first_reviewed,
+        p.counts.pass,
+        p.counts.fail,
+        p.counts.missing,
+        p.decided
+    );
+    for i in &p.items {
+        println!(
+            "  不合格 {} {}（{}）：{}",
+            i.number,
+            i.name,
+            i.unit,
+            i.findings.join("；")
+        );
+    }
+    if p.matching > p.items.len() {
+        println!("  ……另有 {} 张不合格未列出", p.matching - p.items.len());
+    }
+    if dry_run {
+        println!(
+            "（只预览，未写入）用时 {:.1} 秒",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+    let keys = keyring(config)?;
+    let job = reviews::apply(
+        &mut conn,
+        &grant,
+        &settings,
+        year,
+        &reviews::ApplyInput {
+            overrides: Vec::new(),
+            expected_due: Some(p.counts.due),
+        },
+        std::time::Duration::from_secs(24 * 3600),
+    )?;
+    sign_head(config, &mut conn, &keys)?;
+    if job.state != "完成" {
+        bail!("年审任务 {} 未完成：{}", job.id, job.result);
+    }
+    println!(
+        "已审定 {} 张（跳过 {}），用时 {:.1} 秒",
+        job.done - job.skipped,
+        job.skipped,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn migrate(config: &Config) -> anyhow::Result<()> {

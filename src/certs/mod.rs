@@ -6,6 +6,7 @@
 //! The roster's `officers.cert_*` fields stay as the officer's current certificate: the register
 //! sets them when it issues one and clears them when that certificate ends.
 
+pub mod dashboard;
 pub mod db;
 pub mod demo;
 pub mod export;
@@ -24,10 +25,12 @@ use crate::audit::{self, Change};
 use crate::auth::{Capability, Grant};
 use crate::config::Config;
 use crate::db::DbConn;
+use crate::db::schema::certificates as ct;
 use crate::db::schema::{
     exam_attempts as at, exam_batches as eb, exam_candidates as ec, officers, units,
 };
 use crate::error::{Error, Result};
+use crate::jobs::work;
 use crate::roster::rules::{Eligibility, certificate_eligibility};
 use rules::{Action, CertState, Pattern};
 
@@ -96,6 +99,8 @@ pub struct CertDetail {
     #[serde(flatten)]
     pub certificate: Certificate,
     pub events: Vec<Event>,
+    /// The annual reviews (年审), latest first.
+    pub reviews: Vec<crate::reviews::ReviewRecord>,
 }
 
 impl Certificate {
@@ -170,9 +175,11 @@ pub fn get(conn: &mut DbConn, grant: &Grant, number: &str) -> Result<CertDetail>
             actor: e.actor,
         })
         .collect();
+    let reviews = crate::reviews::history(conn, r.id)?;
     Ok(CertDetail {
         certificate: certificate(conn, r)?,
         events,
+        reviews,
     })
 }
 
@@ -468,8 +475,10 @@ pub struct BatchIssuance {
     pub will_issue: Vec<Candidate>,
     /// Passed but not eligible, with why.
     pub refused: Vec<Candidate>,
-    /// Set once confirmed: the numbers issued, in the order of `will_issue`.
+    /// Set once confirmed and done: the numbers issued, in the order of `will_issue`.
     pub issued: Vec<String>,
+    /// The job that issues them (once confirmed): a large issuance goes on in the background.
+    pub job: Option<work::WorkStatus>,
 }
 
 /// Who passed a batch and gets a certificate, and who doesn't and why. Nothing is written.
@@ -527,6 +536,7 @@ pub fn preview_batch(
         will_issue,
         refused,
         issued: Vec::new(),
+        job: None,
     })
 }
 
@@ -547,6 +557,7 @@ pub fn issue_batch(
     s: &Settings,
     batch_id: i64,
     confirm: &ConfirmIssuance,
+    budget: std::time::Duration,
 ) -> Result<BatchIssuance> {
     let preview = preview_batch(conn, grant, s, batch_id)?;
     let wanted: HashSet<i64> = confirm.officer_ids.iter().copied().collect();
@@ -567,34 +578,104 @@ pub fn issue_batch(
         ));
     }
     let issued_on = confirm.issued_on.unwrap_or(crate::db::now().date());
-    let basis = format!("{}合格", preview.batch);
     let chosen: Vec<Candidate> = preview
         .will_issue
         .into_iter()
         .filter(|c| wanted.contains(&c.officer_id))
         .collect();
-    let issued = audit::transaction(conn, grant.actor(), |conn, rec| {
-        let mut numbers = Vec::with_capacity(chosen.len());
-        for c in &chosen {
-            numbers.push(issue_to(
-                conn,
-                rec,
-                s,
-                c.officer_id,
-                issued_on,
-                Some(batch_id),
-                &basis,
-            )?);
-        }
-        Ok(numbers)
-    })?;
+    let plan = IssuePlan {
+        batch_id,
+        officer_ids: chosen.iter().map(|c| c.officer_id).collect(),
+        issued_on,
+        basis: format!("{}合格", preview.batch),
+    };
+    let job = work::run(
+        conn,
+        s,
+        grant.actor(),
+        &format!("核发执法证：{}（{} 人）", preview.batch, chosen.len()),
+        &work::Plan::Issue(plan),
+        budget,
+        Change::new(
+            "cert.issue_batch",
+            "exam_batch",
+            batch_id.to_string(),
+            format!("确认按{}成绩核发执法证 {} 张", preview.batch, chosen.len()),
+        ),
+    )?;
+    let issued = if job.finished() {
+        issued_from(conn, batch_id, &chosen)?
+    } else {
+        Vec::new()
+    };
     Ok(BatchIssuance {
         batch_id,
         batch: preview.batch,
         will_issue: chosen,
         refused: preview.refused,
         issued,
+        job: Some(job),
     })
+}
+
+/// The numbers a batch's issuance gave these officers, in their order.
+fn issued_from(conn: &mut DbConn, batch_id: i64, chosen: &[Candidate]) -> Result<Vec<String>> {
+    let ids: Vec<i64> = chosen.iter().map(|c| c.officer_id).collect();
+    let mut by_officer: HashMap<i64, String> = HashMap::new();
+    for chunk in ids.chunks(5000) {
+        by_officer.extend(
+            ct::table
+                .filter(ct::batch_id.eq(batch_id))
+                .filter(ct::officer_id.eq_any(chunk))
+                .order(ct::id.asc())
+                .select((ct::officer_id, ct::number))
+                .load::<(i64, String)>(conn)?,
+        );
+    }
+    Ok(ids.iter().filter_map(|i| by_officer.remove(i)).collect())
+}
+
+/// A confirmed issuance from a batch's results, applied by the job runner in steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuePlan {
+    pub batch_id: i64,
+    pub officer_ids: Vec<i64>,
+    pub issued_on: NaiveDate,
+    pub basis: String,
+}
+
+/// One step of an issuance: a certificate each, except for anyone who has become ineligible
+/// since the bureau confirmed (skipped, with why).
+pub fn issue_step(
+    conn: &mut DbConn,
+    rec: &mut audit::Recorder,
+    s: &Settings,
+    plan: &IssuePlan,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<String>> {
+    let ids = &plan.officer_ids[range];
+    let mut why = refusals(conn, s, ids, crate::db::now().date())?;
+    let mut skipped = Vec::new();
+    for id in ids {
+        if let Some(reason) = why.remove(id) {
+            let name: String = officers::table
+                .find(id)
+                .select(officers::name)
+                .first(conn)?;
+            skipped.push(format!("{name}：未核发，{reason}"));
+            continue;
+        }
+        issue_to(
+            conn,
+            rec,
+            s,
+            *id,
+            plan.issued_on,
+            Some(plan.batch_id),
+            &plan.basis,
+        )?;
+    }
+    Ok(skipped)
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -785,22 +866,21 @@ pub struct ToDo {
 /// time, so it is never stale.
 pub fn to_do(conn: &mut DbConn, grant: &Grant) -> Result<Vec<ToDo>> {
     grant.require(Capability::ManageCerts)?;
-    let rows: Vec<(String, i64, String, String, String, String, String)> =
-        crate::db::schema::certificates::table
-            .inner_join(officers::table)
-            .inner_join(units::table)
-            .filter(crate::db::schema::certificates::state.eq_any(["有效", "暂扣"]))
-            .order(units::path.asc())
-            .select((
-                crate::db::schema::certificates::number,
-                officers::id,
-                officers::name,
-                units::name,
-                officers::status,
-                officers::employment_type,
-                crate::db::schema::certificates::state,
-            ))
-            .load(conn)?;
+    let rows: Vec<(String, i64, String, String, String, String, String)> = ct::table
+        .inner_join(officers::table)
+        .inner_join(units::table)
+        .filter(ct::state.eq_any(["有效", "暂扣"]))
+        .order(units::path.asc())
+        .select((
+            ct::number,
+            officers::id,
+            officers::name,
+            units::name,
+            officers::status,
+            officers::employment_type,
+            ct::state,
+        ))
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .filter(|(_, _, _, _, status, employment, _)| {
@@ -915,12 +995,28 @@ pub struct CleanUp {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CleanedUp {
+    /// Once done: the numbers cancelled.
     pub cancelled: Vec<String>,
+    pub job: work::WorkStatus,
 }
 
-/// Bulk clean-up (清理): cancels, in one transaction, certificates from the to-do list (holders
-/// who left an enforcement post). A number not on the list refuses the whole request by name.
-pub fn clean_up(conn: &mut DbConn, grant: &Grant, input: &CleanUp) -> Result<CleanedUp> {
+/// A confirmed clean-up, applied by the job runner in steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CleanUpPlan {
+    /// Number and the holder's roster status when confirmed.
+    pub numbers: Vec<(String, String)>,
+    pub reason: String,
+}
+
+/// Bulk clean-up (清理): cancels certificates from the to-do list (holders who left an
+/// enforcement post), as a job. A number not on the list refuses the whole request by name.
+pub fn clean_up(
+    conn: &mut DbConn,
+    grant: &Grant,
+    s: &Settings,
+    input: &CleanUp,
+    budget: std::time::Duration,
+) -> Result<CleanedUp> {
     let reason = input.reason.trim();
     if reason.is_empty() || reason.chars().count() > 200 {
         return Err(Error::invalid("reason", "请说明清理理由（200 字以内）"));
@@ -935,50 +1031,152 @@ pub fn clean_up(conn: &mut DbConn, grant: &Grant, input: &CleanUp) -> Result<Cle
         .into_iter()
         .map(|t| (t.number.clone(), t))
         .collect();
-    if let Some(n) = input
-        .numbers
-        .iter()
-        .find(|n| !listed.contains_key(n.trim()))
-    {
-        return Err(Error::invalid(
-            "numbers",
-            format!(
-                "执法证 {n} 不在待注销清单中（持证人仍在执法岗位，或证件已不是有效、暂扣状态）"
-            ),
-        ));
-    }
-    let cancelled = audit::transaction(conn, grant.actor(), |conn, rec| {
-        let now = crate::db::now();
-        let actor = rec.actor().name.clone();
-        let mut out = Vec::new();
-        for n in &input.numbers {
-            let Some(r) = db::by_number(conn, n.trim())? else {
-                continue;
-            };
-            let from = CertState::parse(&r.state).unwrap_or(CertState::Valid);
-            let to = rules::transition(from, Action::Cancel).map_err(Error::Closed)?;
-            let why = format!("清理：{reason}（持证人{}）", listed[n.trim()].status);
-            let step = Step {
-                action: Action::Cancel.label(),
-                to,
-                reason: &why,
-                basis: "",
-                actor: &actor,
-            };
-            apply(conn, &r, from, step, now)?;
-            out.push(r.number);
+    let mut numbers = Vec::with_capacity(input.numbers.len());
+    let mut seen = HashSet::new();
+    for n in &input.numbers {
+        let n = n.trim();
+        let Some(t) = listed.get(n) else {
+            return Err(Error::invalid(
+                "numbers",
+                format!(
+                    "执法证 {n} 不在待注销清单中（持证人仍在执法岗位，或证件已不是有效、暂扣状态）"
+                ),
+            ));
+        };
+        if seen.insert(n.to_string()) {
+            numbers.push((n.to_string(), t.status.clone()));
         }
+    }
+    let count = numbers.len();
+    let plan = CleanUpPlan {
+        numbers,
+        reason: reason.to_string(),
+    };
+    let job = work::run(
+        conn,
+        s,
+        grant.actor(),
+        &format!("清理注销执法证 {count} 张"),
+        &work::Plan::CleanUp(plan.clone()),
+        budget,
+        Change::new(
+            "cert.cleanup",
+            "certificate",
+            "cleanup",
+            format!("确认清理注销执法证 {count} 张：{reason}"),
+        ),
+    )?;
+    let cancelled = if job.finished() {
+        let wanted: Vec<&str> = plan.numbers.iter().map(|(n, _)| n.as_str()).collect();
+        let mut out = Vec::new();
+        for chunk in wanted.chunks(5000) {
+            out.extend(
+                ct::table
+                    .filter(ct::number.eq_any(chunk))
+                    .filter(ct::state.eq(CertState::Cancelled.label()))
+                    .select(ct::number)
+                    .load::<String>(conn)?,
+            );
+        }
+        out
+    } else {
+        Vec::new()
+    };
+    Ok(CleanedUp { cancelled, job })
+}
+
+/// One step of a clean-up: cancels each certificate still valid or suspended.
+pub fn clean_up_step(
+    conn: &mut DbConn,
+    rec: &mut audit::Recorder,
+    plan: &CleanUpPlan,
+    range: std::ops::Range<usize>,
+) -> Result<Vec<String>> {
+    let now = crate::db::now();
+    let actor = rec.actor().name.clone();
+    let mut skipped = Vec::new();
+    let mut done = Vec::new();
+    for (n, status) in &plan.numbers[range] {
+        let Some(r) = db::by_number(conn, n)? else {
+            skipped.push(format!("{n}：已不在登记簿中"));
+            continue;
+        };
+        let from = CertState::parse(&r.state).unwrap_or(CertState::Valid);
+        let Ok(to) = rules::transition(from, Action::Cancel) else {
+            skipped.push(format!("{n}：现为“{}”，无需注销", from.label()));
+            continue;
+        };
+        let why = format!("清理：{}（持证人{status}）", plan.reason);
+        let step = Step {
+            action: Action::Cancel.label(),
+            to,
+            reason: &why,
+            basis: "",
+            actor: &actor,
+        };
+        apply(conn, &r, from, step, now)?;
+        done.push(r.number);
+    }
+    if !done.is_empty() {
         rec.record(
             conn,
             Change::new(
-                "cert.cleanup",
+                "cert.cancel",
                 "certificate",
                 "cleanup",
-                format!("清理注销执法证 {} 张：{reason}", out.len()),
+                format!("清理注销执法证 {} 张：{}", done.len(), plan.reason),
             )
-            .after(&serde_json::json!({ "numbers": out })),
+            .after(&serde_json::json!({ "numbers": done })),
         )?;
-        Ok(out)
-    })?;
-    Ok(CleanedUp { cancelled })
+    }
+    Ok(skipped)
+}
+
+/// The annual review's consequence for a certificate that failed or missed it: suspended or
+/// cancelled (as the round's rules say), on the record with the review's reason and basis. False
+/// when the certificate is no longer valid (nothing to do).
+pub(crate) fn end_by_review(
+    conn: &mut DbConn,
+    rec: &mut audit::Recorder,
+    certificate_id: i64,
+    cancel: bool,
+    reason: &str,
+    basis: &str,
+) -> Result<bool> {
+    let r = db::by_id(conn, certificate_id)?;
+    let from = CertState::parse(&r.state).unwrap_or(CertState::Valid);
+    if from != CertState::Valid {
+        return Ok(false);
+    }
+    let action = if cancel {
+        Action::Cancel
+    } else {
+        Action::Suspend
+    };
+    let to = rules::transition(from, action).map_err(Error::Closed)?;
+    let actor = rec.actor().name.clone();
+    let step = Step {
+        action: action.label(),
+        to,
+        reason,
+        basis,
+        actor: &actor,
+    };
+    apply(conn, &r, from, step, crate::db::now())?;
+    rec.record(
+        conn,
+        Change::new(
+            if cancel {
+                "cert.cancel"
+            } else {
+                "cert.suspend"
+            },
+            "certificate",
+            &r.number,
+            format!("执法证 {} {}：{reason}", r.number, action.label()),
+        )
+        .before(&serde_json::json!({"state": from.label()}))
+        .after(&serde_json::json!({"state": to.label(), "basis": basis})),
+    )?;
+    Ok(true)
 }

@@ -38,6 +38,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    cert_reviews (id) {
+        id -> Int8,
+        certificate_id -> Int8,
+        year -> Int4,
+        in_post -> Nullable<Bool>,
+        violation -> Nullable<Bool>,
+        first_opinion -> Text,
+        first_note -> Text,
+        first_by -> Text,
+        first_at -> Nullable<Timestamp>,
+        result -> Text,
+        findings -> Text,
+        override_reason -> Text,
+        decided_by -> Text,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     cert_serials (region, year) {
         region -> Text,
         year -> Int4,
@@ -322,6 +341,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    review_rounds (id) {
+        id -> Int8,
+        year -> Int4,
+        rules -> Text,
+        deadline -> Date,
+        opened_by -> Text,
+        opened_at -> Timestamp,
+        applied_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Int8,
         token_hash -> Text,
@@ -333,6 +364,16 @@ diesel::table! {
         created_at -> Timestamp,
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    training_hours (officer_id, year) {
+        officer_id -> Int8,
+        year -> Int4,
+        hours -> Float8,
+        source -> Text,
+        updated_at -> Timestamp,
     }
 }
 
@@ -366,6 +407,28 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    work_jobs (id) {
+        id -> Int8,
+        kind -> Text,
+        title -> Text,
+        state -> Text,
+        plan -> Text,
+        total -> Int8,
+        done -> Int8,
+        skipped -> Int8,
+        result -> Text,
+        actor_id -> Nullable<Int8>,
+        actor_name -> Text,
+        actor_ip -> Text,
+        holder -> Text,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(cert_reviews -> certificates (certificate_id));
 diesel::joinable!(certificate_events -> certificates (certificate_id));
 diesel::joinable!(certificates -> exam_batches (batch_id));
 diesel::joinable!(certificates -> officers (officer_id));
@@ -388,6 +451,7 @@ diesel::joinable!(officer_postings -> units (unit_id));
 diesel::joinable!(officers -> units (unit_id));
 diesel::joinable!(question_versions -> questions (question_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(training_hours -> officers (officer_id));
 diesel::joinable!(users -> officers (officer_id));
 diesel::joinable!(users -> units (unit_id));
 
@@ -395,6 +459,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     audit_head,
     audit_log,
+    cert_reviews,
     cert_serials,
     certificate_events,
     certificates,
@@ -415,7 +480,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     officers,
     question_versions,
     questions,
+    review_rounds,
     sessions,
+    training_hours,
     units,
     users,
+    work_jobs,
 );

@@ -12,5 +12,6 @@ mod exams;
 mod hardening;
 mod imports;
 mod officers;
+mod reviews;
 mod system;
 mod units;

@@ -6,6 +6,7 @@ use super::{ApiResult, AppState, created};
 use crate::certs::{
     self, BatchIssuance, CertDetail, CertPage, ConfirmIssuance, IssueInput, ListQuery, StateChange,
 };
+use crate::jobs::work;
 use crate::web::ApiUser;
 
 #[utoipa::path(
@@ -151,11 +152,12 @@ pub async fn preview_batch(
     post,
     path = "/api/v1/exam/batches/{id}/certificates",
     tag = "certificates",
-    summary = "确认批量核发：为预览中列出的人员在一个事务中核发执法证（已不符合条件的拒绝并说明）",
+    summary = "确认批量核发：为预览中列出的人员核发执法证（已不符合条件的拒绝并说明；人数多时转为后台任务）",
     params(("id", description = "考试批次 id", example = 1)),
     request_body = ConfirmIssuance,
     responses(
-        (status = 201, description = "已核发", body = BatchIssuance),
+        (status = 201, description = "已核发（issued 为新证号）", body = BatchIssuance),
+        (status = 202, description = "人数较多，已转为后台任务继续核发（job 为进度，GET /api/v1/jobs/{id} 查询）", body = BatchIssuance),
         (status = 400, response = super::openapi::BadRequest),
         (status = 401, response = super::openapi::Unauthenticated),
         (status = 403, response = super::openapi::Forbidden),
@@ -176,8 +178,11 @@ pub async fn issue_batch(
     let settings = state.certs.clone();
     let id = *id;
     let r = state
-        .db(move |c| certs::issue_batch(c, &grant, &settings, id, &body))
+        .db(move |c| certs::issue_batch(c, &grant, &settings, id, &body, work::REQUEST_BUDGET))
         .await?;
+    if r.job.as_ref().is_some_and(|j| !j.finished()) {
+        return Ok(HttpResponse::Accepted().json(r));
+    }
     Ok(created(&r))
 }
 
@@ -344,10 +349,11 @@ pub async fn import(
     post,
     path = "/api/v1/certificates/cleanup",
     tag = "certificates",
-    summary = "批量清理：把待注销清单（GET /api/v1/certificates/to-do 即预览）中选定的执法证在一个事务中注销",
+    summary = "批量清理：把待注销清单（GET /api/v1/certificates/to-do 即预览）中选定的执法证注销（逐批执行，进度可查；每一批要么全部写入要么没有写入）",
     request_body = certs::CleanUp,
     responses(
         (status = 200, description = "已注销", body = certs::CleanedUp),
+        (status = 202, description = "数量较多，已转为后台任务继续注销（job 为进度）", body = certs::CleanedUp),
         (status = 400, response = super::openapi::BadRequest),
         (status = 401, response = super::openapi::Unauthenticated),
         (status = 403, response = super::openapi::Forbidden),
@@ -363,6 +369,12 @@ pub async fn clean_up(
     body: web::Json<certs::CleanUp>,
 ) -> ApiResult {
     let grant = p.grant();
-    let r = state.db(move |c| certs::clean_up(c, &grant, &body)).await?;
+    let settings = state.certs.clone();
+    let r = state
+        .db(move |c| certs::clean_up(c, &grant, &settings, &body, work::REQUEST_BUDGET))
+        .await?;
+    if !r.job.finished() {
+        return Ok(HttpResponse::Accepted().json(r));
+    }
     Ok(HttpResponse::Ok().json(r))
 }

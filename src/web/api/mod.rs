@@ -7,6 +7,7 @@ mod certs;
 pub(crate) mod exam;
 mod imports;
 mod openapi;
+mod reviews;
 mod roster;
 mod users;
 
@@ -109,6 +110,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/certificates/to-do").get(certs::to_do))
                 .service(web::resource("/certificates/cleanup").post(certs::clean_up))
                 .service(web::resource("/imports/certificates").post(certs::import))
+                .service(
+                    web::resource("/reviews")
+                        .get(reviews::list)
+                        .post(reviews::open),
+                )
+                .service(web::resource("/reviews/{year}").get(reviews::get))
+                .service(web::resource("/reviews/{year}/preview").get(reviews::preview))
+                .service(web::resource("/reviews/{year}/apply").post(reviews::apply))
+                .service(web::resource("/reviews/{year}/first-review").post(reviews::first_review))
+                .service(
+                    web::resource("/reviews/{year}/first-review.xlsx")
+                        .get(reviews::first_review_sheet),
+                )
+                .service(web::resource("/imports/first-review").post(reviews::import_first_review))
+                .service(web::resource("/imports/training").post(reviews::import_training))
+                .service(web::resource("/jobs/{id}").get(reviews::job))
                 .service(web::resource("/public/units/{code}/officers").get(certs::public_unit))
                 .service(web::resource("/certificates/{number}").get(certs::get))
                 .service(web::resource("/certificates/{number}/replacement").post(certs::replace))

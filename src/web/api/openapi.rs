@@ -2,7 +2,7 @@
 //! annotations and the types they read and answer with, so a route cannot drift from its
 //! documentation. Served at GET /api/openapi.json.
 
-use super::{audit, auth, bank, certs, exam, imports, roster, users};
+use super::{audit, auth, bank, certs, exam, imports, reviews, roster, users};
 use crate::error::FieldErrors;
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -86,6 +86,16 @@ use utoipa::{OpenApi, ToSchema};
         exam::distribution,
         exam::my_results,
         exam::regrade,
+        reviews::list,
+        reviews::open,
+        reviews::get,
+        reviews::preview,
+        reviews::apply,
+        reviews::first_review,
+        reviews::first_review_sheet,
+        reviews::import_first_review,
+        reviews::import_training,
+        reviews::job,
     ),
     components(schemas(ErrorBody), responses(
         BadRequest,
@@ -113,6 +123,7 @@ use utoipa::{OpenApi, ToSchema};
         (name = "practice", description = "模拟练习"),
         (name = "exam", description = "资格考试：排考与考场（考生以准考证登录）"),
         (name = "certificates", description = "执法证登记簿：核发、状态变更及其记录"),
+        (name = "reviews", description = "年审：规则、单位初审、司法局审定，以及后台任务进度"),
     )
 )]
 pub struct ApiDoc;

@@ -169,8 +169,20 @@ pub async fn batch_issue(
         issued_on: None,
     };
     let r = state
-        .db(move |c| certs::issue_batch(c, &grant, &settings, id, &confirm))
+        .db(move |c| {
+            certs::issue_batch(
+                c,
+                &grant,
+                &settings,
+                id,
+                &confirm,
+                crate::jobs::work::REQUEST_BUDGET,
+            )
+        })
         .await?;
+    if let Some(job) = r.job.as_ref().filter(|j| !j.finished()) {
+        return Ok(redirect(&job.url));
+    }
     render(&BatchPage {
         ctx: Ctx::new(&p, "certs"),
         r,
@@ -178,8 +190,206 @@ pub async fn batch_issue(
     })
 }
 
+#[derive(Template)]
+#[template(path = "cert_tasks.html")]
+struct TasksPage {
+    ctx: Ctx,
+    to_do: Vec<certs::ToDo>,
+    jobs: Vec<crate::jobs::work::WorkStatus>,
+    /// The one-by-one issue form's ID number and reason, and what went wrong.
+    id_number: String,
+    reason: String,
+    issue_error: String,
+    cleanup_error: String,
+    import: Option<certs::import::CertImportReport>,
+}
+
+async fn tasks_page(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    fill: impl FnOnce(&mut TasksPage),
+) -> PageResult {
+    let grant = p.grant();
+    let (to_do, jobs) = state
+        .db(move |c| {
+            Ok((
+                certs::to_do(c, &grant)?,
+                crate::jobs::work::recent(c, &grant)?,
+            ))
+        })
+        .await?;
+    let mut t = TasksPage {
+        ctx: Ctx::new(p, "certs"),
+        to_do,
+        jobs,
+        id_number: String::new(),
+        reason: String::new(),
+        issue_error: String::new(),
+        cleanup_error: String::new(),
+        import: None,
+    };
+    fill(&mut t);
+    let errors = !t.issue_error.is_empty()
+        || !t.cleanup_error.is_empty()
+        || t.import.as_ref().is_some_and(|r| r.blocked.is_some());
+    render_form(&t, errors)
+}
+
+/// The bureau's desk: issue one certificate, import a bureau's existing ones, the to-do list
+/// with its clean-up, and the recent long jobs.
+pub async fn tasks(state: web::Data<AppState>, PageUser(p): PageUser) -> PageResult {
+    p.require(Capability::ManageCerts)?;
+    tasks_page(&state, &p, |_| {}).await
+}
+
+pub async fn issue_one(state: web::Data<AppState>, PageForm(p, f): PageForm<Form>) -> PageResult {
+    let idn = field(&f, "id_number");
+    let reason = field(&f, "reason");
+    let grant = p.grant();
+    let settings = state.certs.clone();
+    let (i2, r2) = (idn.clone(), reason.clone());
+    let outcome = state
+        .db(move |c| {
+            let parsed = crate::roster::rules::IdNumber::parse(&i2)
+                .map_err(|e| Error::invalid("id_number", format!("身份证号“{i2}”{e}")))?;
+            let o = crate::roster::db::officer_by_id_number(c, &parsed.to_string())?
+                .ok_or_else(|| Error::invalid("id_number", "名录库中没有此身份证号的人员"))?;
+            certs::issue(
+                c,
+                &grant,
+                &settings,
+                &certs::IssueInput {
+                    officer_id: o.id,
+                    issued_on: None,
+                    reason: r2,
+                },
+            )
+        })
+        .await;
+    match outcome {
+        Ok(d) => Ok(redirect(&format!(
+            "/certificates/{}",
+            urlencoding::encode(&d.certificate.number)
+        ))),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            tasks_page(&state, &p, |t| {
+                t.id_number = idn;
+                t.reason = reason;
+                t.issue_error = e.to_string();
+            })
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn clean_up(state: web::Data<AppState>, PageForm(p, f): PageForm<Form>) -> PageResult {
+    let numbers: Vec<String> = f
+        .iter()
+        .filter(|(k, v)| k.starts_with("cert_") && v.as_str() == "1")
+        .map(|(k, _)| k["cert_".len()..].to_string())
+        .collect();
+    let input = certs::CleanUp {
+        numbers,
+        reason: field(&f, "reason"),
+    };
+    let grant = p.grant();
+    let settings = state.certs.clone();
+    match state
+        .db(move |c| {
+            certs::clean_up(
+                c,
+                &grant,
+                &settings,
+                &input,
+                crate::jobs::work::REQUEST_BUDGET,
+            )
+        })
+        .await
+    {
+        Ok(r) => Ok(redirect(&r.job.url)),
+        Err(e @ Error::Invalid { .. }) => {
+            tasks_page(&state, &p, |t| t.cleanup_error = e.to_string()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A bureau's existing certificates from its sheet: checked first; written when asked.
+pub async fn import(
+    state: web::Data<AppState>,
+    PageUser(p): PageUser,
+    mp: actix_multipart::Multipart,
+) -> PageResult {
+    let form = super::read_multipart(mp, state.config.max_upload_bytes).await?;
+    p.check_csrf(form.fields.get("csrf").map(String::as_str).unwrap_or(""))?;
+    let Some((name, bytes)) = form.file.filter(|(_, b)| !b.is_empty()) else {
+        return tasks_page(&state, &p, |t| {
+            t.import = Some(certs::import::CertImportReport {
+                blocked: Some("请选择要导入的执法证表格".into()),
+                ..Default::default()
+            })
+        })
+        .await;
+    };
+    let apply = form.fields.get("apply").is_some_and(|v| v == "1");
+    let skip = form.fields.get("skip_invalid").is_some_and(|v| v == "1");
+    let grant = p.grant();
+    let bureau = state.config.bureau_name.clone();
+    let r = state
+        .db(move |c| certs::import::import(c, &grant, &bureau, &name, &bytes, skip, !apply))
+        .await?;
+    tasks_page(&state, &p, |t| t.import = Some(r)).await
+}
+
+pub async fn replace(
+    state: web::Data<AppState>,
+    number: web::Path<String>,
+    PageForm(p, f): PageForm<Form>,
+) -> PageResult {
+    let input = certs::Replacement {
+        kind: field(&f, "kind"),
+        reason: field(&f, "reason"),
+        loss_notice: field(&f, "loss_notice"),
+    };
+    let grant = p.grant();
+    let settings = state.certs.clone();
+    let n = number.into_inner();
+    let (g, n2) = (grant.clone(), n.clone());
+    match state
+        .db(move |c| certs::replace(c, &g, &settings, &n2, &input))
+        .await
+    {
+        Ok(d) => Ok(redirect(&format!(
+            "/certificates/{}",
+            urlencoding::encode(&d.certificate.number)
+        ))),
+        Err(e @ (Error::Invalid { .. } | Error::Closed(_))) => {
+            let d = state.db(move |c| certs::get(c, &grant, &n)).await?;
+            render_form(
+                &DetailPage {
+                    can_manage: true,
+                    ctx: Ctx::new(&p, "certs"),
+                    d,
+                    error: e.to_string(),
+                },
+                true,
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/certificates", web::get().to(list))
+    cfg.route("/certificates/to-do", web::get().to(tasks))
+        .route("/certificates/issue", web::post().to(issue_one))
+        .route("/certificates/cleanup", web::post().to(clean_up))
+        .route("/certificates/import", web::post().to(import))
+        .route(
+            "/certificates/{number}/replacement",
+            web::post().to(replace),
+        )
+        .route("/certificates", web::get().to(list))
         .route("/certificates/{number}", web::get().to(detail))
         .route("/certificates/{number}/state", web::post().to(change_state))
         .route(

@@ -5,6 +5,7 @@ mod bank;
 mod certs;
 mod exams;
 mod imports;
+mod reviews;
 mod roster;
 mod session;
 
@@ -155,7 +156,6 @@ async fn css() -> HttpResponse {
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/app.css", web::get().to(css))
-        .route("/", web::get().to(|| async { redirect("/officers") }))
         .route("/login", web::get().to(session::login_form))
         .route("/login", web::post().to(session::login))
         .route("/logout", web::post().to(session::logout))
@@ -228,7 +228,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/practice/paper", web::get().to(bank::practice_paper))
         .route("/practice/paper", web::post().to(bank::practice_submit))
         .configure(exams::routes)
-        .configure(certs::routes);
+        .configure(certs::routes)
+        .configure(reviews::routes);
 }
 
 /// Reads a multipart form: text fields as strings, at most one file (name, bytes).

@@ -7,6 +7,8 @@
 //! Exams use it to close attempts at their deadlines and grade them; certificates will use it for
 //! expiry and annual reviews.
 
+pub mod work;
+
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -50,6 +52,12 @@ pub fn all() -> Vec<Job> {
                 let n = crate::certs::expire_due(c, crate::db::now().date())?;
                 Ok(format!("到期失效 {n} 张"))
             },
+        },
+        Job {
+            name: "work",
+            label: "长任务：批量核发、年审、清理（断点续做）",
+            every: Duration::from_secs(2),
+            run: |c, s| work::run_pending(c, &s.certs, holder()),
         },
     ]
 }
@@ -147,14 +155,22 @@ pub fn run_once(
     outcome.map(Some)
 }
 
+/// This process's name as a lease holder.
+pub fn holder() -> &'static str {
+    static HOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOLDER.get_or_init(|| {
+        format!(
+            "{}-{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "zhifa".into()),
+            std::process::id(),
+            &crate::auth::rules::new_token()[..8]
+        )
+    })
+}
+
 /// Starts every job on the caller's tokio runtime, each on its own interval.
 pub fn spawn(state: &AppState) {
-    let holder = format!(
-        "{}-{}-{}",
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "zhifa".into()),
-        std::process::id(),
-        &crate::auth::rules::new_token()[..8]
-    );
+    let holder = holder().to_string();
     for job in all() {
         let state = state.clone();
         let holder = holder.clone();
