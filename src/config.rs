@@ -41,6 +41,9 @@ pub struct Config {
     pub bureau_name: String,
     /// Fonts tried after the shipped ones for characters they lack (TrueType/OpenType files).
     pub font_fallbacks: Vec<PathBuf>,
+    /// What the public listing shows besides name and unit: some of number, category, region,
+    /// valid_until (行政执法公示: the bureau chooses).
+    pub public_fields: Vec<String>,
     /// The pattern of new certificate numbers (`certs::rules::Pattern`).
     pub cert_number_pattern: String,
     /// Years a new certificate is valid.
@@ -70,6 +73,7 @@ struct FileConfig {
     seed_question_bank: Option<bool>,
     bureau_name: Option<String>,
     font_fallbacks: Option<Vec<PathBuf>>,
+    public_fields: Option<Vec<String>>,
     cert_number_pattern: Option<String>,
     cert_valid_years: Option<i32>,
     revocation_ban_years: Option<i32>,
@@ -131,6 +135,10 @@ impl Config {
                 .map(|v| std::env::split_paths(&v).collect())
                 .or(file.font_fallbacks)
                 .unwrap_or_default(),
+            public_fields: env("ZHIFA_PUBLIC_FIELDS")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+                .or(file.public_fields)
+                .unwrap_or_else(crate::certs::public::default_fields),
             cert_number_pattern: env("ZHIFA_CERT_NUMBER_PATTERN")
                 .or(file.cert_number_pattern)
                 .unwrap_or_else(|| crate::certs::rules::DEFAULT_PATTERN.into()),
@@ -189,6 +197,7 @@ impl Config {
             seed_question_bank: true,
             bureau_name: "司法局".into(),
             font_fallbacks: Vec::new(),
+            public_fields: crate::certs::public::default_fields(),
             cert_number_pattern: crate::certs::rules::DEFAULT_PATTERN.into(),
             cert_valid_years: 5,
             revocation_ban_years: 2,

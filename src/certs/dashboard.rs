@@ -127,9 +127,10 @@ pub fn dashboard(conn: &mut DbConn, grant: &Grant) -> Result<Dashboard> {
         }
         depth += 1;
     }
+    // a unit above that level (the scope's own unit) is its own line
     let group_of: HashMap<i64, i64> = all_units
         .iter()
-        .filter_map(|(id, _, p)| Some((*id, group_key(p, &prefix, depth)?)))
+        .map(|(id, _, p)| (*id, group_key(p, &prefix, depth).unwrap_or(*id)))
         .collect();
     let mut lines: HashMap<i64, UnitLine> = HashMap::new();
     fn line<'a>(

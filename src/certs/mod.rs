@@ -44,6 +44,8 @@ pub struct Settings {
     pub ban_years: i32,
     /// The issuing authority printed on new certificates.
     pub issuer: String,
+    /// What the public listing shows.
+    pub public: public::Fields,
 }
 
 impl Settings {
@@ -54,6 +56,8 @@ impl Settings {
             valid_years: c.cert_valid_years,
             ban_years: c.revocation_ban_years,
             issuer: c.bureau_name.clone(),
+            public: public::Fields::parse(&c.public_fields)
+                .map_err(|e| anyhow::anyhow!("配置项 public_fields 有误：{e}"))?,
         })
     }
 }

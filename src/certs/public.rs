@@ -1,6 +1,7 @@
 //! The public listing (行政执法公示): who in a unit may enforce, read straight from the register
-//! so it changes the moment a certificate changes state. Name, unit, certificate number,
-//! category and region only: no ID number, no phone.
+//! so it changes the moment a certificate changes state. Name and unit, and what the bureau
+//! chooses to publish of certificate number, category, region and validity: never the ID
+//! number or phone.
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -10,13 +11,61 @@ use crate::db::DbConn;
 use crate::db::schema::{certificates as ct, officers, units};
 use crate::error::{Error, Result};
 
+/// What the bureau publishes besides name and unit (`ZHIFA_PUBLIC_FIELDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fields {
+    pub number: bool,
+    pub category: bool,
+    pub region: bool,
+    pub valid_until: bool,
+}
+
+pub fn default_fields() -> Vec<String> {
+    ["number", "category", "region"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+impl Fields {
+    pub fn parse(names: &[String]) -> std::result::Result<Fields, String> {
+        let mut f = Fields {
+            number: false,
+            category: false,
+            region: false,
+            valid_until: false,
+        };
+        for n in names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            match n {
+                "number" | "执法证号" => f.number = true,
+                "category" | "执法类别" => f.category = true,
+                "region" | "执法区域" => f.region = true,
+                "valid_until" | "有效期" => f.valid_until = true,
+                other => {
+                    return Err(format!(
+                        "“{other}”不能公示：可选 number（执法证号）、category（执法类别）、region（执法区域）、valid_until（有效期）"
+                    ));
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// One holder as published: fields the bureau does not publish are absent.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Listed {
     pub name: String,
     pub unit: String,
-    pub number: String,
-    pub category: String,
-    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub valid_until: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -27,6 +76,8 @@ pub struct UnitListing {
     /// the page shown).
     pub total: i64,
     pub items: Vec<Listed>,
+    /// Which of number, category, region, valid_until are published.
+    pub published: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -39,7 +90,12 @@ pub struct PublicQuery {
 /// The most a public page lists at once (a search narrows it).
 const PAGE: i64 = 200;
 
-pub fn unit_listing(conn: &mut DbConn, code: &str, q: &PublicQuery) -> Result<UnitListing> {
+pub fn unit_listing(
+    conn: &mut DbConn,
+    fields: &Fields,
+    code: &str,
+    q: &PublicQuery,
+) -> Result<UnitListing> {
     let unit = crate::roster::db::unit_by_code(conn, code.trim())?
         .filter(|u| u.active)
         .ok_or_else(|| Error::not_found("单位"))?;
@@ -56,7 +112,12 @@ pub fn unit_listing(conn: &mut DbConn, code: &str, q: &PublicQuery) -> Result<Un
             .into_boxed();
         if !q.is_empty() {
             let like = format!("{q}%");
-            query = query.filter(officers::name.like(like.clone()).or(ct::number.like(like)));
+            // a number is searchable only where numbers are published
+            query = if fields.number {
+                query.filter(officers::name.like(like.clone()).or(ct::number.like(like)))
+            } else {
+                query.filter(officers::name.like(like))
+            };
         }
         query
     };
@@ -70,21 +131,41 @@ pub fn unit_listing(conn: &mut DbConn, code: &str, q: &PublicQuery) -> Result<Un
             ct::number,
             ct::category,
             ct::region,
+            ct::valid_until,
         ))
-        .load::<(String, String, String, String, String)>(conn)?
+        .load::<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<chrono::NaiveDate>,
+        )>(conn)?
         .into_iter()
-        .map(|(name, unit, number, category, region)| Listed {
+        .map(|(name, unit, number, category, region, until)| Listed {
             name,
             unit,
-            number,
-            category,
-            region,
+            number: fields.number.then_some(number),
+            category: fields.category.then_some(category),
+            region: fields.region.then_some(region),
+            valid_until: if fields.valid_until { until } else { None },
         })
         .collect();
+    let published = [
+        (fields.number, "number"),
+        (fields.category, "category"),
+        (fields.region, "region"),
+        (fields.valid_until, "valid_until"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, n)| *n)
+    .collect();
     Ok(UnitListing {
         code: unit.code,
         unit: unit.name,
         total,
         items,
+        published,
     })
 }

@@ -895,6 +895,13 @@ pub fn import_training(
     write: bool,
 ) -> Result<TrainingReport> {
     grant.require(Capability::ManageCerts)?;
+    let this_year = crate::db::now().date().year();
+    if !(2000..=this_year + 1).contains(&year) {
+        return Err(Error::invalid(
+            "year",
+            format!("年度应为 2000 至 {} 年", this_year + 1),
+        ));
+    }
     let (rows, mut errors) = sheet::read_training(filename, bytes)?;
     let read_errors = errors.len();
     let ids: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();

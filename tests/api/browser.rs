@@ -780,3 +780,111 @@ both!(
         outcome.expect("certificates work in the browser");
     }
 );
+
+both!(
+    the_bureau_runs_an_annual_review_in_the_browser,
+    |app: TestApp| async move {
+        let Some(driver) = chromedriver() else { return };
+        let admin = app.admin().await;
+        let unit = app
+            .unit(&admin, "NSB", "年审浏览器局", "220702", None)
+            .await;
+        let mut numbers = Vec::new();
+        for (i, name) in ["甲合格", "乙违纪", "丙未报"].iter().enumerate() {
+            let o = app
+                .officer(
+                    &admin,
+                    name,
+                    &id("220702", "1982-03-03", i as u16 + 1),
+                    unit,
+                )
+                .await;
+            numbers.push(
+                app.post(
+                    "/api/v1/certificates",
+                    &admin,
+                    serde_json::json!({"officer_id": o, "issued_on": "2024-05-01", "reason": "资格考试合格"}),
+                )
+                .await
+                .expect(201)["number"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        // the unit's 初审统计表 as the liaison fills it in (two of three; one has a violation)
+        let dir = tempfile::tempdir().unwrap();
+        let sheet = dir.path().join("初审统计表.csv");
+        std::fs::write(
+            &sheet,
+            format!(
+                "序号,姓名,执法证号,是否在行政执法岗位,本年度是否有违纪违法行为,初审意见,备注\n1,甲合格,{},是,否,合格,\n2,乙违纪,{},是,是,合格,\n",
+                numbers[0], numbers[1]
+            ),
+        )
+        .unwrap();
+        let b = browser(&driver).await;
+        let run = async {
+            sign_in(&b, &app).await?;
+            b.goto(app.url("/reviews")).await?;
+            b.find(By::Id("review-year")).await?.clear().await?;
+            b.find(By::Id("review-year"))
+                .await?
+                .send_keys("2026")
+                .await?;
+            submit(&b, By::Id("review-open-submit")).await?;
+            b.find(By::Id("first-file"))
+                .await?
+                .send_keys(sheet.to_str().unwrap())
+                .await?;
+            submit(&b, By::Id("first-submit")).await?;
+            let said = b.find(By::Id("first-result")).await?.text().await?;
+            assert!(said.contains("已记录初审意见 2 条"), "{said}");
+            assert_eq!(b.find(By::Id("count-due")).await?.text().await?, "3");
+            assert_eq!(b.find(By::Id("count-pass")).await?.text().await?, "1");
+            assert_eq!(b.find(By::Id("count-fail")).await?.text().await?, "1");
+            assert_eq!(b.find(By::Id("count-missing")).await?.text().await?, "1");
+            let items = b.find(By::Id("review-items")).await?.text().await?;
+            assert!(items.contains("本年度有违纪违法行为"), "{items}");
+            assert!(items.contains("所在单位未报送初审意见"), "{items}");
+            // the dashboard shows the round under way
+            b.goto(app.url("/")).await?;
+            let dash = b.find(By::Id("dash-review")).await?.text().await?;
+            assert!(dash.contains("2026 年度"), "{dash}");
+            assert_eq!(b.find(By::Id("dash-valid")).await?.text().await?, "3");
+            // confirm, overriding the violation with a reason
+            b.goto(app.url("/reviews/2026")).await?;
+            b.find(By::Id("review-overrides"))
+                .await?
+                .send_keys(format!("{} 合格 情节轻微，经局务会研究", numbers[1]))
+                .await?;
+            submit(&b, By::Id("review-apply-submit")).await?;
+            let state = wait_text(&b, By::Id("job-state"), |t| t == "完成").await?;
+            assert_eq!(state, "完成");
+            assert_eq!(b.find(By::Id("job-progress")).await?.text().await?, "3 / 3");
+            b.goto(app.url(&format!("/certificates/{}", numbers[2])))
+                .await?;
+            assert_eq!(
+                b.find(By::Id("cert-state-now")).await?.text().await?,
+                "暂扣"
+            );
+            let reviews = b.find(By::Id("cert-reviews")).await?.text().await?;
+            assert!(
+                reviews.contains("2026") && reviews.contains("未年审"),
+                "{reviews}"
+            );
+            b.goto(app.url(&format!("/certificates/{}", numbers[1])))
+                .await?;
+            assert_eq!(
+                b.find(By::Id("cert-state-now")).await?.text().await?,
+                "有效"
+            );
+            let reviews = b.find(By::Id("cert-reviews")).await?.text().await?;
+            assert!(reviews.contains("情节轻微"), "{reviews}");
+            WebDriverResult::Ok(())
+        };
+        let outcome = run.await;
+        b.quit().await.ok();
+        outcome.expect("the annual review works in the browser");
+    }
+);

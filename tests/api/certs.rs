@@ -716,3 +716,46 @@ both!(
         );
     }
 );
+
+both!(
+    the_public_listing_shows_only_what_the_bureau_publishes,
+    config = |c| c.public_fields = vec!["category".into(), "valid_until".into()],
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "GK", "公示选择局", "220702", None).await;
+        let o = app
+            .officer(&admin, "公示丙", &id("220702", "1979-09-09", 1), unit)
+            .await;
+        let number = app
+            .post(
+                "/api/v1/certificates",
+                &admin,
+                json!({"officer_id": o, "issued_on": "2026-01-05", "reason": "资格考试合格"}),
+            )
+            .await
+            .expect(201)["number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let l = app
+            .get("/api/v1/public/units/GK/officers", "")
+            .await
+            .expect(200);
+        assert_eq!(l["published"], json!(["category", "valid_until"]));
+        let item = &l["items"][0];
+        assert_eq!(item["name"], "公示丙");
+        assert_eq!(item["valid_until"], "2031-01-04");
+        assert!(item.get("number").is_none(), "{item}");
+        assert!(item.get("region").is_none(), "{item}");
+        // an unpublished number cannot be searched for either
+        let l = app
+            .get(&format!("/api/v1/public/units/GK/officers?q={number}"), "")
+            .await
+            .expect(200);
+        assert_eq!(l["total"], 0);
+        let (status, html) = app.page("/public/units/GK").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("有效期至") && html.contains("2031年1月4日"));
+        assert!(!html.contains(&number));
+    }
+);

@@ -388,3 +388,47 @@ both!(
         assert_eq!(st.done, 3);
     }
 );
+
+both!(
+    the_dashboard_counts_the_callers_units_only,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let city = app.unit(&admin, "SJ", "市司法局", "220700", None).await;
+        let east = app
+            .unit(&admin, "DQ", "东区执法局", "220702", Some(city))
+            .await;
+        let west = app
+            .unit(&admin, "XQ", "西区执法局", "220703", Some(city))
+            .await;
+        for (i, u) in [east, east, west].iter().enumerate() {
+            let o = app
+                .officer(
+                    &admin,
+                    "概览人员",
+                    &id("220702", "1988-08-08", i as u16 + 1),
+                    *u,
+                )
+                .await;
+            app.post(
+                "/api/v1/certificates",
+                &admin,
+                json!({"officer_id": o, "reason": "资格考试合格"}),
+            )
+            .await
+            .expect(201);
+        }
+        let (_, pw) = app
+            .user(&admin, "east_liaison", "liaison", Some(east), None)
+            .await;
+        app.browser_login("east_liaison", &pw).await;
+        let (status, html) = app.page("/").await;
+        assert_eq!(status, 200);
+        assert!(html.contains("东区执法局"), "{html}");
+        assert!(
+            !html.contains("西区执法局"),
+            "another district's figures leak"
+        );
+        assert!(html.contains(r#"<dd id="dash-valid">2</dd>"#), "{html}");
+        assert!(html.contains("<svg"), "server-rendered charts");
+    }
+);

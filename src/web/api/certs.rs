@@ -260,8 +260,9 @@ pub async fn public_unit(
     code: web::Path<String>,
     q: web::Query<certs::public::PublicQuery>,
 ) -> ApiResult {
+    let fields = state.certs.public;
     let l = state
-        .db(move |c| certs::public::unit_listing(c, &code, &q))
+        .db(move |c| certs::public::unit_listing(c, &fields, &code, &q))
         .await?;
     Ok(HttpResponse::Ok().json(l))
 }

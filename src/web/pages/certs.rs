@@ -17,6 +17,7 @@ use crate::web::{AppState, PageForm, PageUser};
 #[template(path = "certs.html")]
 struct ListPage {
     ctx: Ctx,
+    can_manage: bool,
     page: CertPage,
     q: String,
     state: String,
@@ -40,6 +41,7 @@ pub async fn list(
     let (qs, st) = (q.q.clone(), q.state.clone());
     let page = state.db(move |c| certs::list(c, &grant, &q)).await?;
     render(&ListPage {
+        can_manage: p.grant().allows(Capability::ManageCerts),
         ctx: Ctx::new(&p, "certs"),
         page,
         q: qs,

@@ -126,6 +126,15 @@ struct PublicUnit {
     q: String,
 }
 
+impl PublicUnit {
+    fn shows(&self, field: &str) -> bool {
+        self.l.published.iter().any(|p| *p == field)
+    }
+    fn date(&self, d: &chrono::NaiveDate) -> String {
+        crate::roster::rules::chinese_date(*d)
+    }
+}
+
 /// The public listing of a unit (行政执法公示): no sign-in.
 async fn public_unit(
     state: web::Data<crate::web::AppState>,
@@ -134,8 +143,9 @@ async fn public_unit(
 ) -> PageResult {
     let q = q.into_inner();
     let shown = q.q.clone();
+    let fields = state.certs.public;
     let l = state
-        .db(move |c| crate::certs::public::unit_listing(c, &code, &q))
+        .db(move |c| crate::certs::public::unit_listing(c, &fields, &code, &q))
         .await?;
     render(&PublicUnit { l, q: shown })
 }
