@@ -128,7 +128,7 @@ struct PublicUnit {
 
 impl PublicUnit {
     fn shows(&self, field: &str) -> bool {
-        self.l.published.iter().any(|p| *p == field)
+        self.l.published.contains(&field)
     }
     fn date(&self, d: &chrono::NaiveDate) -> String {
         crate::roster::rules::chinese_date(*d)
