@@ -146,30 +146,38 @@ pub fn dashboard(conn: &mut DbConn, grant: &Grant) -> Result<Dashboard> {
             ..Default::default()
         }))
     }
-    let people: Vec<(i64, String, String, i64)> = officers::table
-        .inner_join(units::table)
-        .filter(units::path.like(format!("{prefix}%")))
-        .group_by((
-            officers::unit_id,
-            officers::employment_type,
-            officers::status,
-        ))
+    // the whole region needs no filter; a liaison's units are few enough to name
+    let ids: Option<Vec<i64>> = match grant.scope() {
+        Scope::All => None,
+        _ => Some(all_units.iter().map(|(id, _, _)| *id).collect()),
+    };
+    let mut q = officers::table
+        .group_by((officers::unit_id, officers::employment_type, officers::status))
         .select((
             officers::unit_id,
             officers::employment_type,
             officers::status,
+            diesel::dsl::count(officers::cert_number),
             count_star(),
         ))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(ids) = &ids {
+        q = q.filter(officers::unit_id.eq_any(ids.clone()));
+    }
+    let people: Vec<(i64, String, String, i64, i64)> = q.load(conn)?;
     let mut totals = UnitLine {
         unit: scope.clone(),
         ..Default::default()
     };
-    for (unit, employment, status, n) in &people {
-        let eligible = matches!(
-            certificate_eligibility(employment, status),
-            Eligibility::Eligible
-        );
+    // holders of a current certificate (the roster's pointer: valid or suspended) who have
+    // left an enforcement post: the to-do list
+    let mut to_do = 0;
+    for (unit, employment, status, holders, n) in &people {
+        let eligibility = certificate_eligibility(employment, status);
+        let eligible = matches!(eligibility, Eligibility::Eligible);
+        if matches!(eligibility, Eligibility::Ineligible(_)) {
+            to_do += holders;
+        }
         totals.officers += n;
         if eligible {
             totals.eligible += n;
@@ -181,12 +189,14 @@ pub fn dashboard(conn: &mut DbConn, grant: &Grant) -> Result<Dashboard> {
             }
         }
     }
-    let held: Vec<(i64, String, i64)> = ct::table
-        .inner_join(units::table)
-        .filter(units::path.like(format!("{prefix}%")))
+    let mut q = ct::table
         .group_by((ct::unit_id, ct::state))
         .select((ct::unit_id, ct::state, count_star()))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(ids) = &ids {
+        q = q.filter(ct::unit_id.eq_any(ids.clone()));
+    }
+    let held: Vec<(i64, String, i64)> = q.load(conn)?;
     let mut states: HashMap<String, i64> = HashMap::new();
     for (unit, state, n) in &held {
         *states.entry(state.clone()).or_default() += n;
@@ -201,9 +211,7 @@ pub fn dashboard(conn: &mut DbConn, grant: &Grant) -> Result<Dashboard> {
     }
     totals.valid = states.get("有效").copied().unwrap_or(0);
     totals.suspended = states.get("暂扣").copied().unwrap_or(0);
-    let ending: Vec<(i64, Option<NaiveDate>)> = ct::table
-        .inner_join(units::table)
-        .filter(units::path.like(format!("{prefix}%")))
+    let mut q = ct::table
         .filter(ct::state.eq("有效"))
         .filter(ct::valid_until.ge(today))
         .filter(
@@ -212,7 +220,11 @@ pub fn dashboard(conn: &mut DbConn, grant: &Grant) -> Result<Dashboard> {
                 .unwrap_or(today)),
         )
         .select((ct::unit_id, ct::valid_until))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(ids) = &ids {
+        q = q.filter(ct::unit_id.eq_any(ids.clone()));
+    }
+    let ending: Vec<(i64, Option<NaiveDate>)> = q.load(conn)?;
     let mut by_month: Vec<(String, i64)> = (0..12)
         .map(|i| {
             let d = today
@@ -235,19 +247,6 @@ pub fn dashboard(conn: &mut DbConn, grant: &Grant) -> Result<Dashboard> {
             }
         }
     }
-    let flagged: Vec<(String, String, i64)> = ct::table
-        .inner_join(officers::table)
-        .inner_join(units::table)
-        .filter(units::path.like(format!("{prefix}%")))
-        .filter(ct::state.eq_any(["有效", "暂扣"]))
-        .group_by((officers::employment_type, officers::status))
-        .select((officers::employment_type, officers::status, count_star()))
-        .load(conn)?;
-    let to_do = flagged
-        .iter()
-        .filter(|(e, s, _)| matches!(certificate_eligibility(e, s), Eligibility::Ineligible(_)))
-        .map(|(_, _, n)| n)
-        .sum();
     let now = crate::db::now();
     let exams: Vec<ExamNow> = es::table
         .inner_join(eb::table)
@@ -280,20 +279,29 @@ pub fn dashboard(conn: &mut DbConn, grant: &Grant) -> Result<Dashboard> {
         None => None,
         Some((year, deadline)) => {
             let start = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(today);
-            let due: i64 = ct::table
-                .inner_join(units::table)
-                .filter(units::path.like(format!("{prefix}%")))
+            let mut q = ct::table
                 .filter(ct::state.eq("有效"))
                 .filter(ct::issued_on.lt(start).or(ct::issued_on.is_null()))
                 .count()
-                .get_result(conn)?;
-            let rows: Vec<(String, String, i64)> = cr::table
-                .inner_join(ct::table.inner_join(units::table))
-                .filter(units::path.like(format!("{prefix}%")))
-                .filter(cr::year.eq(year))
-                .group_by((cr::result, cr::first_opinion))
-                .select((cr::result, cr::first_opinion, count_star()))
-                .load(conn)?;
+                .into_boxed();
+            if let Some(ids) = &ids {
+                q = q.filter(ct::unit_id.eq_any(ids.clone()));
+            }
+            let due: i64 = q.get_result(conn)?;
+            let rows: Vec<(String, String, i64)> = match &ids {
+                None => cr::table
+                    .filter(cr::year.eq(year))
+                    .group_by((cr::result, cr::first_opinion))
+                    .select((cr::result, cr::first_opinion, count_star()))
+                    .load(conn)?,
+                Some(ids) => cr::table
+                    .inner_join(ct::table)
+                    .filter(ct::unit_id.eq_any(ids.clone()))
+                    .filter(cr::year.eq(year))
+                    .group_by((cr::result, cr::first_opinion))
+                    .select((cr::result, cr::first_opinion, count_star()))
+                    .load(conn)?,
+            };
             let decided: i64 = rows
                 .iter()
                 .filter(|(r, _, _)| !r.is_empty())

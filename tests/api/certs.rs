@@ -759,3 +759,76 @@ both!(
         assert!(!html.contains(&number));
     }
 );
+
+both!(
+    the_bureau_issues_and_replaces_on_its_pages,
+    |app: TestApp| async move {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "YM", "页面办证局", "220702", None).await;
+        let idn = id("220702", "1983-04-04", 1);
+        app.officer(&admin, "页面持证人", &idn, unit).await;
+        app.browser_login("admin", ADMIN_PASSWORD).await;
+        let (status, page) = app.page("/certificates/to-do").await;
+        assert_eq!(status, 200);
+        let csrf = csrf_of(&page);
+        let post = |path: &'static str, form: Vec<(&'static str, String)>| {
+            let c = app.client.clone();
+            let url = app.url(path);
+            async move { c.post(url).form(&form).send().await.unwrap() }
+        };
+        let r = post(
+            "/certificates/issue",
+            vec![
+                ("csrf", csrf.clone()),
+                ("id_number", "110105194912310000".into()),
+                ("reason", "资格考试合格".into()),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("身份证号"));
+        let r = post(
+            "/certificates/issue",
+            vec![
+                ("csrf", csrf.clone()),
+                ("id_number", idn.clone()),
+                ("reason", "资格考试合格".into()),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+        let at = r.headers()["location"].to_str().unwrap().to_string();
+        let number = urlencoding::decode(at.trim_start_matches("/certificates/"))
+            .unwrap()
+            .into_owned();
+        // 补发 needs the loss notice, said on the page; with it, a new number replaces the old
+        let c = app.client.clone();
+        let url = app.url(&format!("/certificates/{}/replacement", urlencoding::encode(&number)));
+        let form = |notice: &str| {
+            vec![
+                ("csrf", csrf.clone()),
+                ("kind", "补发".to_string()),
+                ("reason", "执法证遗失".to_string()),
+                ("loss_notice", notice.to_string()),
+            ]
+        };
+        let r = c.post(&url).form(&form("")).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        assert!(r.text().await.unwrap().contains("遗失声明"));
+        let r = c
+            .post(&url)
+            .form(&form("2026年11月1日《某日报》"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let new_at = r.headers()["location"].to_str().unwrap().to_string();
+        let (_, html) = app.page(&new_at).await;
+        assert!(html.contains("替换的原证") && html.contains(&number), "{html}");
+        let old = app
+            .get(&format!("/api/v1/certificates/{number}"), &admin)
+            .await
+            .expect(200);
+        assert_eq!(old["state"], "注销");
+    }
+);

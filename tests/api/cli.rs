@@ -452,3 +452,39 @@ fn demo_data_makes_a_register_that_exports_and_imports_back() {
     assert!(ok, "{out}");
     assert!(out.contains("可导入 0 张"), "{out}");
 }
+
+#[test]
+fn the_annual_review_runs_from_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    let year = chrono::Datelike::year(&chrono::Utc::now().date_naive()).to_string();
+    let (ok, out) = zhifa(
+        d.path(),
+        &["demo-data", "--officers", "300", "--certificates"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("年审：往年审定"), "{out}");
+    let (ok, out) = zhifa(d.path(), &["review", "run", &year, "--dry-run"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("（只预览，未写入）"), "{out}");
+    let due: usize = out
+        .split("待审 ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(due > 100, "most of the demo register is due: {out}");
+    let (ok, out) = zhifa(d.path(), &["review", "run", &year]);
+    assert!(ok, "{out}");
+    assert!(out.contains(&format!("已审定 {due} 张")), "{out}");
+    let (ok, out) = zhifa(d.path(), &["review", "run", &year, "--dry-run"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("待审 0 张"), "decided once: {out}");
+    // the audit chain still verifies after the review's thousands of changes
+    let (ok, out) = zhifa(d.path(), &["audit", "verify"]);
+    assert!(ok, "{out}");
+    // next year's round is not open yet: a dry run previews it with this year's rules
+    let next = (year.parse::<i32>().unwrap() + 1).to_string();
+    let (ok, out) = zhifa(d.path(), &["review", "run", &next, "--dry-run"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("尚未开启"), "{out}");
+}
