@@ -152,7 +152,11 @@ pub fn dashboard(conn: &mut DbConn, grant: &Grant) -> Result<Dashboard> {
         _ => Some(all_units.iter().map(|(id, _, _)| *id).collect()),
     };
     let mut q = officers::table
-        .group_by((officers::unit_id, officers::employment_type, officers::status))
+        .group_by((
+            officers::unit_id,
+            officers::employment_type,
+            officers::status,
+        ))
         .select((
             officers::unit_id,
             officers::employment_type,

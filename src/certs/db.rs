@@ -84,6 +84,42 @@ pub fn by_number(conn: &mut DbConn, number: &str) -> QueryResult<Option<Row>> {
         .optional()
 }
 
+/// The rows of these certificates (any order).
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Row>> {
+    ct::table
+        .filter(ct::id.eq_any(ids))
+        .select(Row::as_select())
+        .load(conn)
+}
+
+/// Moves these certificates from `from` to `to` in one statement (only those still in `from`).
+pub fn set_states(
+    conn: &mut DbConn,
+    ids: &[i64],
+    from: &str,
+    to: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        ct::table
+            .filter(ct::id.eq_any(ids))
+            .filter(ct::state.eq(from)),
+    )
+    .set((ct::state.eq(to), ct::updated_at.eq(now)))
+    .execute(conn)
+}
+
+/// Clears the roster's current certificate of whoever it is one of these numbers for.
+pub fn unpoint_officers(conn: &mut DbConn, numbers: &[String]) -> QueryResult<usize> {
+    diesel::update(officers::table.filter(officers::cert_number.eq_any(numbers)))
+        .set((
+            officers::cert_number.eq(None::<String>),
+            officers::cert_issuer.eq(""),
+            officers::cert_valid_until.eq(None::<NaiveDate>),
+        ))
+        .execute(conn)
+}
+
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Row> {
     ct::table.find(id).select(Row::as_select()).first(conn)
 }

@@ -24,8 +24,10 @@ use crate::error::{Error, Result};
 
 /// How long a request drives its job before answering 202 with the job (the runner goes on).
 pub const REQUEST_BUDGET: Duration = Duration::from_secs(10);
-/// Items one step applies in one transaction.
-pub const STEP: usize = 1000;
+/// Items one step applies in one transaction. Larger steps rewrite fewer pages (SQLite: a review
+/// of 73,487 certificates took 26.5 s in steps of 1,000 and 15.9 s in steps of 5,000) but hold
+/// the write lock longer (about 1 s on SQLite; other writers wait, they do not fail).
+pub const STEP: usize = 5000;
 /// How long a job's holder may go without a step before another replica takes it over.
 const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// Skipped items' reasons kept in the job's result.

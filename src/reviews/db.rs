@@ -271,6 +271,46 @@ pub fn put_first(
         .execute(conn)
 }
 
+/// The decision (result, '' if undecided) of each of these certificates that has a row.
+pub fn decisions_of(
+    conn: &mut DbConn,
+    year: i32,
+    ids: &[i64],
+) -> QueryResult<HashMap<i64, String>> {
+    Ok(cr::table
+        .filter(cr::year.eq(year))
+        .filter(cr::certificate_id.eq_any(ids))
+        .select((cr::certificate_id, cr::result))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Records a plain pass for these certificates' undecided rows, in one statement.
+pub fn pass_all(
+    conn: &mut DbConn,
+    year: i32,
+    ids: &[i64],
+    by: &str,
+    at_: NaiveDateTime,
+) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(
+        cr::table
+            .filter(cr::year.eq(year))
+            .filter(cr::certificate_id.eq_any(ids))
+            .filter(cr::result.eq("")),
+    )
+    .set((
+        cr::result.eq("合格"),
+        cr::decided_by.eq(by),
+        cr::decided_at.eq(at_),
+    ))
+    .execute(conn)
+}
+
 /// Records the bureau's decision; 0 when the certificate was already decided for the year.
 #[allow(clippy::too_many_arguments)]
 pub fn decide(

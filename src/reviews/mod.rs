@@ -552,7 +552,9 @@ pub fn apply(
     )
 }
 
-/// One step of a confirmed review.
+/// One step of a confirmed review: the decisions recorded (a plain pass of a certificate the
+/// unit reviewed in one statement for the whole step), then the failed certificates suspended
+/// or cancelled together, with one audit entry for the step.
 pub fn apply_step(
     conn: &mut DbConn,
     rec: &mut audit::Recorder,
@@ -561,21 +563,33 @@ pub fn apply_step(
 ) -> Result<Vec<String>> {
     let now = crate::db::now();
     let actor = rec.actor().name.clone();
+    let items = &plan.items[range];
+    let ids: Vec<i64> = items.iter().map(|i| i.c).collect();
+    let existing = db::decisions_of(conn, plan.year, &ids)?;
     let mut skipped = Vec::new();
-    for item in &plan.items[range] {
-        if db::decide(
-            conn,
-            item.c,
-            plan.year,
-            item.o.label(),
-            &item.f,
-            &item.r,
-            &actor,
-            now,
-        )? == 0
-        {
-            skipped.push(format!("证件 {}：本年度已审定，未重复审定", item.c));
-            continue;
+    let mut plain = Vec::new();
+    let mut failed = Vec::new();
+    for item in items {
+        match existing.get(&item.c) {
+            Some(result) if !result.is_empty() => {
+                skipped.push(format!("证件 {}：本年度已审定，未重复审定", item.c));
+                continue;
+            }
+            Some(_) if item.o == Outcome::Pass && item.f.is_empty() && item.r.is_empty() => {
+                plain.push(item.c);
+            }
+            _ => {
+                db::decide(
+                    conn,
+                    item.c,
+                    plan.year,
+                    item.o.label(),
+                    &item.f,
+                    &item.r,
+                    &actor,
+                    now,
+                )?;
+            }
         }
         if item.o != Outcome::Pass {
             let why = match item.o {
@@ -585,8 +599,32 @@ pub fn apply_step(
                 }
                 _ => format!("{} 年度年审不合格：{}", plan.year, item.f),
             };
-            crate::certs::end_by_review(conn, rec, item.c, plan.cancel, &why, &plan.basis)?;
+            failed.push((item.c, why));
         }
+    }
+    db::pass_all(conn, plan.year, &plain, &actor, now)?;
+    let ended = crate::certs::end_by_review(conn, &failed, plan.cancel, &plan.basis, &actor)?;
+    if !ended.is_empty() {
+        let what = if plan.cancel { "注销" } else { "暂扣" };
+        rec.record(
+            conn,
+            Change::new(
+                if plan.cancel {
+                    "cert.cancel"
+                } else {
+                    "cert.suspend"
+                },
+                "certificate",
+                format!("review-{}", plan.year),
+                format!(
+                    "{} 年度年审不合格或未年审，{what}执法证 {} 张（依据：{}）",
+                    plan.year,
+                    ended.len(),
+                    plan.basis
+                ),
+            )
+            .after(&serde_json::json!({ "numbers": ended, "basis": plan.basis })),
+        )?;
     }
     Ok(skipped)
 }

@@ -803,7 +803,10 @@ both!(
             .into_owned();
         // 补发 needs the loss notice, said on the page; with it, a new number replaces the old
         let c = app.client.clone();
-        let url = app.url(&format!("/certificates/{}/replacement", urlencoding::encode(&number)));
+        let url = app.url(&format!(
+            "/certificates/{}/replacement",
+            urlencoding::encode(&number)
+        ));
         let form = |notice: &str| {
             vec![
                 ("csrf", csrf.clone()),
@@ -824,7 +827,10 @@ both!(
         assert_eq!(r.status(), 303);
         let new_at = r.headers()["location"].to_str().unwrap().to_string();
         let (_, html) = app.page(&new_at).await;
-        assert!(html.contains("替换的原证") && html.contains(&number), "{html}");
+        assert!(
+            html.contains("替换的原证") && html.contains(&number),
+            "{html}"
+        );
         let old = app
             .get(&format!("/api/v1/certificates/{number}"), &admin)
             .await
