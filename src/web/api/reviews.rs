@@ -172,7 +172,9 @@ pub struct CheckQuery {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct FirstReviewRejected {
     error: super::ErrorDetail,
-    report: reviews::FirstReport,
+    /// Absent when the request itself was invalid (`invalid`, with `fields`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<reviews::FirstReport>,
 }
 
 fn first_response(report: reviews::FirstReport) -> HttpResponse {
@@ -183,7 +185,7 @@ fn first_response(report: reviews::FirstReport) -> HttpResponse {
                 message: why.clone(),
                 fields: Default::default(),
             },
-            report,
+            report: Some(report),
         }),
         None => HttpResponse::Ok().json(report),
     }
@@ -331,7 +333,9 @@ pub async fn import_first_review(
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct TrainingRejected {
     error: super::ErrorDetail,
-    report: reviews::TrainingReport,
+    /// Absent when the request itself was invalid (`invalid`, with `fields`: the year).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<reviews::TrainingReport>,
 }
 
 #[utoipa::path(
@@ -354,7 +358,7 @@ pub struct TrainingRejected {
         (status = 401, response = super::openapi::Unauthenticated),
         (status = 403, response = super::openapi::Forbidden),
         (status = 413, response = super::openapi::TooLarge),
-        (status = 422, description = "有错误而未写入（import_blocked，附逐行报告）", body = TrainingRejected),
+        (status = 422, description = "有错误而未写入（import_blocked，附逐行报告）；年度无效（invalid）", body = TrainingRejected),
         (status = 503, response = super::openapi::Unavailable),
     )
 )]
@@ -377,7 +381,7 @@ pub async fn import_training(
                 message: why.clone(),
                 fields: Default::default(),
             },
-            report,
+            report: Some(report),
         }));
     }
     Ok(HttpResponse::Ok().json(report))
