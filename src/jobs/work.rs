@@ -142,6 +142,33 @@ type Row = (
     Option<NaiveDateTime>,
 );
 
+/// The columns a [`WorkStatus`] is made of.
+const STATUS: (
+    wj::id,
+    wj::kind,
+    wj::title,
+    wj::state,
+    wj::total,
+    wj::done,
+    wj::skipped,
+    wj::result,
+    wj::actor_name,
+    wj::created_at,
+    wj::finished_at,
+) = (
+    wj::id,
+    wj::kind,
+    wj::title,
+    wj::state,
+    wj::total,
+    wj::done,
+    wj::skipped,
+    wj::result,
+    wj::actor_name,
+    wj::created_at,
+    wj::finished_at,
+);
+
 fn status_of(r: Row) -> WorkStatus {
     WorkStatus {
         id: r.0,
@@ -162,19 +189,7 @@ fn status_of(r: Row) -> WorkStatus {
 fn load(conn: &mut DbConn, id: i64) -> Result<WorkStatus> {
     wj::table
         .find(id)
-        .select((
-            wj::id,
-            wj::kind,
-            wj::title,
-            wj::state,
-            wj::total,
-            wj::done,
-            wj::skipped,
-            wj::result,
-            wj::actor_name,
-            wj::created_at,
-            wj::finished_at,
-        ))
+        .select(STATUS)
         .first::<Row>(conn)
         .optional()?
         .map(status_of)
@@ -193,19 +208,7 @@ pub fn recent(conn: &mut DbConn, grant: &crate::auth::Grant) -> Result<Vec<WorkS
     Ok(wj::table
         .order(wj::id.desc())
         .limit(20)
-        .select((
-            wj::id,
-            wj::kind,
-            wj::title,
-            wj::state,
-            wj::total,
-            wj::done,
-            wj::skipped,
-            wj::result,
-            wj::actor_name,
-            wj::created_at,
-            wj::finished_at,
-        ))
+        .select(STATUS)
         .load::<Row>(conn)?
         .into_iter()
         .map(status_of)

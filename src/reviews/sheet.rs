@@ -122,6 +122,41 @@ pub fn first_review_xlsx(
     wb.save_to_buffer().map_err(err)
 }
 
+/// The header this row is, if `classify` finds every one of `required` in it (a column named
+/// twice is refused, naming both columns).
+fn header_of<F: Copy + PartialEq>(
+    row: &Row,
+    classify: impl Fn(&str) -> Option<F>,
+    required: &[F],
+) -> std::result::Result<Option<Header<F>>, SheetError> {
+    let mut columns: Vec<(usize, F)> = Vec::new();
+    for (i, c) in row.cells.iter().enumerate() {
+        if let Some(col) = classify(&c.text) {
+            if let Some((j, _)) = columns.iter().find(|(_, g)| *g == col) {
+                return Err(SheetError::DuplicateColumn(
+                    c.text.trim().to_string(),
+                    sheet::column_letter(*j),
+                    sheet::column_letter(i),
+                ));
+            }
+            columns.push((i, col));
+        }
+    }
+    let has = |c: &F| columns.iter().any(|(_, g)| g == c);
+    Ok(required.iter().all(has).then(|| Header {
+        row: row.number,
+        columns,
+        ignored: Vec::new(),
+        notes: Vec::new(),
+    }))
+}
+
+/// Whether a header cell is one of `names` (as written, or without its decorations).
+fn named(raw: &str, names: &[&str]) -> bool {
+    let (whole, stripped) = header_keys(raw);
+    names.contains(&whole.as_str()) || names.contains(&stripped.as_str())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FirstCol {
     Number,
@@ -134,8 +169,7 @@ enum FirstCol {
 struct FirstSheet;
 
 fn first_col(raw: &str) -> Option<FirstCol> {
-    let (whole, stripped) = header_keys(raw);
-    let is = |names: &[&str]| names.contains(&whole.as_str()) || names.contains(&stripped.as_str());
+    let is = |names: &[&str]| named(raw, names);
     if is(&["执法证号", "证件编号", "证号", "证件号码", "执法证编号"]) {
         Some(FirstCol::Number)
     } else if is(&["是否在行政执法岗位", "是否在执法岗位", "在岗情况"]) {
@@ -157,28 +191,7 @@ fn first_col(raw: &str) -> Option<FirstCol> {
 
 impl Layout<FirstCol> for FirstSheet {
     fn header_in(&self, row: &Row) -> std::result::Result<Option<Header<FirstCol>>, SheetError> {
-        let mut columns: Vec<(usize, FirstCol)> = Vec::new();
-        for (i, c) in row.cells.iter().enumerate() {
-            if let Some(col) = first_col(&c.text) {
-                if let Some((j, _)) = columns.iter().find(|(_, g)| *g == col) {
-                    return Err(SheetError::DuplicateColumn(
-                        c.text.trim().to_string(),
-                        sheet::column_letter(*j),
-                        sheet::column_letter(i),
-                    ));
-                }
-                columns.push((i, col));
-            }
-        }
-        let has = |c| columns.iter().any(|(_, g)| *g == c);
-        Ok(
-            (has(FirstCol::Number) && has(FirstCol::Opinion)).then(|| Header {
-                row: row.number,
-                columns,
-                ignored: Vec::new(),
-                notes: Vec::new(),
-            }),
-        )
+        header_of(row, first_col, &[FirstCol::Number, FirstCol::Opinion])
     }
 
     fn no_header(&self) -> String {
@@ -261,49 +274,31 @@ enum TrainCol {
 
 struct TrainSheet;
 
+fn train_col(raw: &str) -> Option<TrainCol> {
+    if named(raw, &["身份证号", "身份证号码", "公民身份号码", "身份证"]) {
+        Some(TrainCol::IdNumber)
+    } else if named(raw, &["姓名"]) {
+        Some(TrainCol::Name)
+    } else if named(
+        raw,
+        &[
+            "学时",
+            "培训学时",
+            "年度学时",
+            "完成学时",
+            "学时数",
+            "总学时",
+        ],
+    ) {
+        Some(TrainCol::Hours)
+    } else {
+        None
+    }
+}
+
 impl Layout<TrainCol> for TrainSheet {
     fn header_in(&self, row: &Row) -> std::result::Result<Option<Header<TrainCol>>, SheetError> {
-        let mut columns: Vec<(usize, TrainCol)> = Vec::new();
-        for (i, c) in row.cells.iter().enumerate() {
-            let (whole, stripped) = header_keys(&c.text);
-            let is = |n: &[&str]| n.contains(&whole.as_str()) || n.contains(&stripped.as_str());
-            let col = if is(&["身份证号", "身份证号码", "公民身份号码", "身份证"])
-            {
-                Some(TrainCol::IdNumber)
-            } else if is(&["姓名"]) {
-                Some(TrainCol::Name)
-            } else if is(&[
-                "学时",
-                "培训学时",
-                "年度学时",
-                "完成学时",
-                "学时数",
-                "总学时",
-            ]) {
-                Some(TrainCol::Hours)
-            } else {
-                None
-            };
-            if let Some(col) = col {
-                if let Some((j, _)) = columns.iter().find(|(_, g)| *g == col) {
-                    return Err(SheetError::DuplicateColumn(
-                        c.text.trim().to_string(),
-                        sheet::column_letter(*j),
-                        sheet::column_letter(i),
-                    ));
-                }
-                columns.push((i, col));
-            }
-        }
-        let has = |c| columns.iter().any(|(_, g)| *g == c);
-        Ok(
-            (has(TrainCol::IdNumber) && has(TrainCol::Hours)).then(|| Header {
-                row: row.number,
-                columns,
-                ignored: Vec::new(),
-                notes: Vec::new(),
-            }),
-        )
+        header_of(row, train_col, &[TrainCol::IdNumber, TrainCol::Hours])
     }
 
     fn no_header(&self) -> String {
