@@ -84,6 +84,26 @@ pub async fn detail(
     })
 }
 
+/// The certificate's page again, saying why the bureau's change was refused.
+async fn detail_refused(
+    state: &AppState,
+    p: &crate::auth::Principal,
+    number: String,
+    e: Error,
+) -> PageResult {
+    let grant = p.grant();
+    let d = state.db(move |c| certs::get(c, &grant, &number)).await?;
+    render_form(
+        &DetailPage {
+            can_manage: true,
+            ctx: Ctx::new(p, "certs"),
+            d,
+            error: e.to_string(),
+        },
+        true,
+    )
+}
+
 pub async fn change_state(
     state: web::Data<AppState>,
     number: web::Path<String>,
@@ -96,10 +116,9 @@ pub async fn change_state(
         basis: field(&f, "basis"),
     };
     let n = number.into_inner();
-    let g = grant.clone();
     let n2 = n.clone();
     match state
-        .db(move |c| certs::change_state(c, &g, &n2, &input))
+        .db(move |c| certs::change_state(c, &grant, &n2, &input))
         .await
     {
         Ok(_) => Ok(redirect(&format!(
@@ -107,16 +126,7 @@ pub async fn change_state(
             urlencoding::encode(&n)
         ))),
         Err(e @ (Error::Invalid { .. } | Error::Closed(_))) => {
-            let d = state.db(move |c| certs::get(c, &grant, &n)).await?;
-            render_form(
-                &DetailPage {
-                    can_manage: true,
-                    ctx: Ctx::new(&p, "certs"),
-                    d,
-                    error: e.to_string(),
-                },
-                true,
-            )
+            detail_refused(&state, &p, n, e).await
         }
         Err(e) => Err(e.into()),
     }
@@ -357,9 +367,9 @@ pub async fn replace(
     let grant = p.grant();
     let settings = state.certs.clone();
     let n = number.into_inner();
-    let (g, n2) = (grant.clone(), n.clone());
+    let n2 = n.clone();
     match state
-        .db(move |c| certs::replace(c, &g, &settings, &n2, &input))
+        .db(move |c| certs::replace(c, &grant, &settings, &n2, &input))
         .await
     {
         Ok(d) => Ok(redirect(&format!(
@@ -367,16 +377,7 @@ pub async fn replace(
             urlencoding::encode(&d.certificate.number)
         ))),
         Err(e @ (Error::Invalid { .. } | Error::Closed(_))) => {
-            let d = state.db(move |c| certs::get(c, &grant, &n)).await?;
-            render_form(
-                &DetailPage {
-                    can_manage: true,
-                    ctx: Ctx::new(&p, "certs"),
-                    d,
-                    error: e.to_string(),
-                },
-                true,
-            )
+            detail_refused(&state, &p, n, e).await
         }
         Err(e) => Err(e.into()),
     }
