@@ -50,6 +50,17 @@ pub struct Config {
     pub cert_valid_years: i32,
     /// Years after a revocation before the person may be issued a certificate again.
     pub revocation_ban_years: i32,
+    /// What signs the cards' QR codes and the status list: Ed25519 (default) or SM2.
+    pub signing_algorithm: crate::signing::Algorithm,
+    /// The address the public reaches this service at, printed into each card's QR code
+    /// (e.g. `https://zfz.sfj.example.gov.cn`).
+    pub public_url: String,
+    /// Public verifications (page, API, status list) per client address per minute; 0 = no limit.
+    pub verify_rate_limit: u32,
+    /// Batch verification calls per API key per minute; 0 = no limit.
+    pub api_key_rate_limit: u32,
+    /// The line at the foot of each card's back, e.g. 吉林省人民政府监制.
+    pub card_supervisor: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +88,11 @@ struct FileConfig {
     cert_number_pattern: Option<String>,
     cert_valid_years: Option<i32>,
     revocation_ban_years: Option<i32>,
+    signing_algorithm: Option<String>,
+    public_url: Option<String>,
+    verify_rate_limit: Option<u32>,
+    api_key_rate_limit: Option<u32>,
+    card_supervisor: Option<String>,
 }
 
 impl Config {
@@ -115,7 +131,39 @@ impl Config {
         if checkpoint_seconds == 0 {
             anyhow::bail!("配置项 checkpoint_seconds 应为正整数");
         }
+        let algorithm = env("ZHIFA_SIGNING_ALGORITHM").or(file.signing_algorithm);
+        let signing_algorithm = match algorithm {
+            None => crate::signing::Algorithm::Ed25519,
+            Some(a) => crate::signing::Algorithm::parse(&a).ok_or_else(|| {
+                anyhow::anyhow!("ZHIFA_SIGNING_ALGORITHM 只能是 ed25519 或 sm2：{a}")
+            })?,
+        };
+        let bind = env("ZHIFA_BIND")
+            .or(file.bind)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let public_url = env("ZHIFA_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            anyhow::bail!("ZHIFA_PUBLIC_URL 应以 http:// 或 https:// 开头：{public_url}");
+        }
+        let limit = |k: &str, file: Option<u32>, default: u32| -> anyhow::Result<u32> {
+            Ok(match parse(k)? {
+                Some(v) => u32::try_from(v)
+                    .map_err(|_| anyhow::anyhow!("环境变量 {k} 应为不小于 0 的整数：{v}"))?,
+                None => file.unwrap_or(default),
+            })
+        };
         Ok(Config {
+            signing_algorithm,
+            public_url,
+            verify_rate_limit: limit("ZHIFA_VERIFY_RATE_LIMIT", file.verify_rate_limit, 60)?,
+            api_key_rate_limit: limit("ZHIFA_API_KEY_RATE_LIMIT", file.api_key_rate_limit, 120)?,
+            card_supervisor: env("ZHIFA_CARD_SUPERVISOR")
+                .or(file.card_supervisor)
+                .unwrap_or_default(),
             signing_key_file: env("ZHIFA_SIGNING_KEY_FILE")
                 .map(PathBuf::from)
                 .or(file.signing_key_file)
@@ -152,9 +200,7 @@ impl Config {
                 .unwrap_or(2),
             database_url,
             data_dir,
-            bind: env("ZHIFA_BIND")
-                .or(file.bind)
-                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            bind,
             admin_password: env("ZHIFA_ADMIN_PASSWORD").or(file.admin_password),
             session_idle_minutes: parse("ZHIFA_SESSION_IDLE_MINUTES")?
                 .or(file.session_idle_minutes)
@@ -201,6 +247,11 @@ impl Config {
             cert_number_pattern: crate::certs::rules::DEFAULT_PATTERN.into(),
             cert_valid_years: 5,
             revocation_ban_years: 2,
+            signing_algorithm: crate::signing::Algorithm::Ed25519,
+            public_url: "http://127.0.0.1:8080".into(),
+            verify_rate_limit: 60,
+            api_key_rate_limit: 120,
+            card_supervisor: String::new(),
             database_url,
             data_dir,
             bind: "127.0.0.1:0".into(),

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod bank;
+pub mod cards;
 pub mod certs;
 pub mod config;
 pub mod db;
@@ -15,6 +16,7 @@ pub mod reviews;
 pub mod roster;
 pub mod sheet;
 pub mod signing;
+pub mod verify;
 pub mod web;
 
 use actix_web::{App, HttpServer, middleware, web as aweb};
@@ -37,12 +39,13 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
         }
         generated
     };
-    let keyring = signing::Keyring::load_or_create(&config.signing_key_file)?;
+    let keyring = signing::Keyring::load_or_create(&config.signing_key_file, config.signing_algorithm)?;
     let exam_key = exams::access::ExamKey::load_or_create(&config.exam_key_file)?;
     pdf::fonts::configure(&config.font_fallbacks)?;
     let answers = exams::commit::Committer::new();
     let policy = auth::Policy::from_config(&config);
     let certs = certs::Settings::from_config(&config)?;
+    let config_limits = (config.verify_rate_limit, config.api_key_rate_limit);
     Ok((
         web::AppState {
             pool,
@@ -55,6 +58,11 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
             papers: exams::Papers::default(),
             answers,
             certs: Arc::new(certs),
+            verify_limiter: Arc::new(verify::limiter::Limiter::new(
+                "verify:",
+                config_limits.0,
+            )),
+            key_limiter: Arc::new(verify::limiter::Limiter::new("key:", config_limits.1)),
         },
         generated,
     ))
@@ -72,6 +80,7 @@ pub fn serve(
     // database work runs on the blocking pool: more threads than connections only queue
     let blocking = (state.config.pool_size as usize).div_ceil(workers).max(2);
     spawn_checkpoints(&state);
+    spawn_limit_flush(&state);
     jobs::spawn(&state);
     state.answers.spawn(state.pool.clone());
     let data = aweb::Data::new(state);
@@ -104,6 +113,29 @@ pub fn serve(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Shares the rate limiters' counts with the other replicas, every second.
+fn spawn_limit_flush(state: &web::AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let (v, k) = (state.verify_limiter.clone(), state.key_limiter.clone());
+            let done = state
+                .db(move |c| {
+                    v.flush(c)?;
+                    k.flush(c)?;
+                    Ok(())
+                })
+                .await;
+            if let Err(e) = done {
+                tracing::warn!("限流计数同步失败：{e}");
+            }
+        }
+    });
 }
 
 /// Signs the audit chain's head now and then every `checkpoint_seconds` (when it moved), on the

@@ -82,6 +82,37 @@ enum Command {
         #[command(subcommand)]
         what: ReviewWhat,
     },
+    /// 离线核验执法证二维码（不连服务器）：用公钥验签（--keys：GET /api/v1/keys 存下的文件；
+    /// 缺省用本机的签名密钥文件），用状态列表查吊销、暂扣（--status-list：GET /api/v1/status-list
+    /// 存下的文件）。PAYLOAD 是扫出的整段文字（链接或其中 /v/ 之后的部分）。
+    /// 退出码：0 有效，2 伪造或被篡改，3 已吊销或注销，4 暂扣中，5 已过期，1 出错
+    VerifyQr {
+        payload: String,
+        #[arg(long, value_name = "FILE")]
+        status_list: Option<PathBuf>,
+        #[arg(long, value_name = "FILE")]
+        keys: Option<PathBuf>,
+        /// 重复核验 N 次并报告每次平均耗时（测速用）
+        #[arg(long, default_value_t = 0)]
+        repeat: usize,
+    },
+    /// 签名密钥：列出、轮换（轮换后旧公钥仍可验证旧证，直到从密钥文件中删去）
+    Keys {
+        #[command(subcommand)]
+        what: KeysWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysWhat {
+    /// 列出签名密钥（公钥、算法、是否在用）
+    List,
+    /// 生成新的当前密钥，旧密钥转为只验证（之后须重启所有服务实例，并重新备份密钥文件）
+    Rotate {
+        /// ed25519 或 sm2（缺省为 ZHIFA_SIGNING_ALGORITHM）
+        #[arg(long)]
+        algorithm: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -171,6 +202,22 @@ enum LoadtestWhat {
         #[arg(long, default_value_t = 10.0)]
         interval: f64,
     },
+    /// 核验接口压测：以 --connections 个长连接，先在 --seconds 秒内对随机证号发
+    /// GET /api/v1/verify/{证号}，再同样压 /healthz 作对照，最后逐次计时 --batches 次
+    /// POST /api/v1/verify（每次 1000 个证号；未给 --api-key 时在数据库中发放一个压测密钥）。
+    /// 证号取自数据库。服务须以足够大的 ZHIFA_VERIFY_RATE_LIMIT 启动（0 为不限）
+    Verify {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 20)]
+        batches: usize,
+        #[arg(long)]
+        api_key: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -230,7 +277,7 @@ fn open(config: &Config) -> anyhow::Result<zhifa::db::PooledConn> {
 }
 
 fn keyring(config: &Config) -> anyhow::Result<zhifa::signing::Keyring> {
-    zhifa::signing::Keyring::load_or_create(&config.signing_key_file)
+    zhifa::signing::Keyring::load_or_create(&config.signing_key_file, config.signing_algorithm)
 }
 
 /// Signs the audit chain's head after a command that wrote to the database.
@@ -455,7 +502,177 @@ fn run() -> anyhow::Result<()> {
         Command::Review {
             what: ReviewWhat::Run { year, dry_run },
         } => review_run(&config, year, dry_run),
+        Command::VerifyQr {
+            payload,
+            status_list,
+            keys,
+            repeat,
+        } => verify_qr(&config, &payload, status_list, keys, repeat),
+        Command::Keys { what } => keys_command(&config, what),
+        Command::Loadtest {
+            what:
+                LoadtestWhat::Verify {
+                    url,
+                    connections,
+                    seconds,
+                    batches,
+                    api_key,
+                },
+        } => loadtest_verify(&config, url, connections, seconds, batches, api_key),
     }
+}
+
+fn verify_qr(
+    config: &Config,
+    payload: &str,
+    status_list: Option<PathBuf>,
+    keys: Option<PathBuf>,
+    repeat: usize,
+) -> anyhow::Result<()> {
+    use zhifa::verify::{PublishedKeys, StatusList, rules};
+    let public = match &keys {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("无法读取公钥文件 {}", path.display()))?;
+            let published: PublishedKeys = serde_json::from_str(&text).with_context(|| {
+                format!("{} 不是公钥列表（应为 GET /api/v1/keys 的内容）", path.display())
+            })?;
+            let keys = published.to_public_keys();
+            if keys.is_empty() {
+                anyhow::bail!("{} 中没有可用的公钥", path.display());
+            }
+            keys
+        }
+        None if config.signing_key_file.exists() => {
+            zhifa::signing::Keyring::load(&config.signing_key_file)?
+                .public_keys()
+                .clone()
+        }
+        None => anyhow::bail!(
+            "没有公钥：请用 --keys 指定公钥文件（GET /api/v1/keys 的内容），或在有签名密钥文件的机器上运行"
+        ),
+    };
+    let list = match &status_list {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("无法读取状态列表 {}", path.display()))?;
+            let list: StatusList = serde_json::from_str(&text).with_context(|| {
+                format!("{} 不是状态列表（应为 GET /api/v1/status-list 的内容）", path.display())
+            })?;
+            Some(list.open(&public).map_err(|e| anyhow::anyhow!(e))?)
+        }
+        None => None,
+    };
+    let today = chrono::Utc::now().date_naive();
+    if repeat > 0 {
+        let started = std::time::Instant::now();
+        for _ in 0..repeat {
+            std::hint::black_box(rules::check_offline(payload, &public, list.as_ref(), today));
+        }
+        let each = started.elapsed().as_secs_f64() * 1000.0 / repeat as f64;
+        println!("离线核验 {repeat} 次，平均每次 {each:.3} ms");
+    }
+    let v = rules::check_offline(payload, &public, list.as_ref(), today);
+    let verdict = match v.verdict {
+        rules::Verdict::Valid => "valid",
+        rules::Verdict::Revoked => "revoked",
+        rules::Verdict::Suspended => "suspended",
+        rules::Verdict::Expired => "expired",
+        rules::Verdict::Forged => "forged",
+    };
+    println!("结论：{}（{verdict}）", v.verdict.label());
+    println!("说明：{}", v.reason);
+    if let Some(c) = &v.claims {
+        let date = |d: Option<chrono::NaiveDate>| {
+            d.map(roster::rules::chinese_date).unwrap_or_else(|| "—".into())
+        };
+        println!("执法证号：{}", c.number);
+        println!("姓名：{}", c.masked_name);
+        println!("单位代码：{}", c.unit_code);
+        println!("执法类别：{}", c.category);
+        println!("有效期：{} 至 {}", date(c.valid_from), date(c.valid_until));
+        println!("签名密钥：{}", c.key_id);
+    }
+    let code = v.verdict.exit_code();
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
+}
+
+fn keys_command(config: &Config, what: KeysWhat) -> anyhow::Result<()> {
+    use zhifa::signing::{Algorithm, Keyring};
+    let keyring = match what {
+        KeysWhat::List => keyring(config)?,
+        KeysWhat::Rotate { algorithm } => {
+            let algorithm = match algorithm {
+                Some(a) => Algorithm::parse(&a)
+                    .ok_or_else(|| anyhow::anyhow!("--algorithm 只能是 ed25519 或 sm2：{a}"))?,
+                None => config.signing_algorithm,
+            };
+            keyring(config)?;
+            let k = Keyring::rotate(&config.signing_key_file, algorithm)?;
+            println!(
+                "已生成新的 {} 当前密钥 {}；旧密钥仍可验证。请重启所有服务实例，并重新备份 {}",
+                algorithm.label(),
+                k.signer(algorithm).unwrap_or_default(),
+                config.signing_key_file.display()
+            );
+            k
+        }
+    };
+    println!("密钥文件：{}", config.signing_key_file.display());
+    for (id, key) in keyring.public_keys().iter() {
+        println!(
+            "{id}  {:<8} {}  {}",
+            key.algorithm().as_str(),
+            if keyring.is_current(id) { "在用" } else { "已轮换（只验证）" },
+            hex::encode(key.to_bytes())
+        );
+    }
+    Ok(())
+}
+
+fn loadtest_verify(
+    config: &Config,
+    url: String,
+    connections: usize,
+    seconds: u64,
+    batches: usize,
+    api_key: Option<String>,
+) -> anyhow::Result<()> {
+    use diesel::prelude::*;
+    use zhifa::db::schema::certificates as ct;
+    let mut conn = open(config)?;
+    let numbers: Vec<String> = ct::table.select(ct::number).load(&mut *conn)?;
+    let api_key = match api_key {
+        Some(k) => Some(k),
+        None if batches > 0 => {
+            let (_, secret) = zhifa::verify::issue_key(
+                &mut conn,
+                &Grant::system("核验接口压测"),
+                "压力测试（zhifa loadtest verify）",
+                "",
+            )?;
+            sign_head(config, &mut conn, &keyring(config)?)?;
+            Some(secret)
+        }
+        None => None,
+    };
+    println!(
+        "{} 个证号，{connections} 个连接，每段 {seconds} 秒，{url}",
+        numbers.len()
+    );
+    let report = zhifa::verify::loadtest::run(zhifa::verify::loadtest::Options {
+        url,
+        numbers,
+        connections,
+        seconds,
+        batches,
+        api_key,
+    })?;
+    print!("{report}");
+    Ok(())
 }
 
 fn review_run(config: &Config, year: i32, dry_run: bool) -> anyhow::Result<()> {

@@ -84,6 +84,20 @@ pub fn by_number(conn: &mut DbConn, number: &str) -> QueryResult<Option<Row>> {
         .optional()
 }
 
+/// The rows of these numbers (any order; unknown numbers are absent).
+pub fn by_numbers(conn: &mut DbConn, numbers: &[&str]) -> QueryResult<Vec<Row>> {
+    let mut rows = Vec::with_capacity(numbers.len());
+    for chunk in numbers.chunks(5000) {
+        rows.extend(
+            ct::table
+                .filter(ct::number.eq_any(chunk))
+                .select(Row::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
+}
+
 /// The rows of these certificates (any order).
 pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Row>> {
     ct::table

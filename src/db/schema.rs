@@ -1,6 +1,23 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    api_keys (id) {
+        id -> Int8,
+        name -> Text,
+        contact -> Text,
+        prefix -> Text,
+        secret_hash -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Text,
+        calls -> Int8,
+        numbers -> Int8,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     audit_checkpoints (id) {
         id -> Int8,
         seq -> Int8,
@@ -341,6 +358,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_counts (client, window_start) {
+        client -> Text,
+        window_start -> Int8,
+        hits -> Int8,
+    }
+}
+
+diesel::table! {
     review_rounds (id) {
         id -> Int8,
         year -> Int4,
@@ -456,6 +481,7 @@ diesel::joinable!(users -> officers (officer_id));
 diesel::joinable!(users -> units (unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
     audit_checkpoints,
     audit_head,
     audit_log,
@@ -480,6 +506,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     officers,
     question_versions,
     questions,
+    rate_counts,
     review_rounds,
     sessions,
     training_hours,

@@ -230,6 +230,8 @@ pub struct Doc {
     title: String,
     pages: Vec<Page>,
     images: Vec<RawImage>,
+    /// JPEG quality of colour images (0–1).
+    jpeg_quality: f32,
 }
 
 impl Doc {
@@ -238,7 +240,31 @@ impl Doc {
             title: title.to_string(),
             pages: Vec::new(),
             images: Vec::new(),
+            jpeg_quality: 0.85,
         }
+    }
+
+    /// The JPEG quality colour images are stored with (0.85 unless set): a print run of
+    /// thousands of cards sets it lower to keep the file small.
+    pub fn set_jpeg_quality(&mut self, quality: f32) {
+        self.jpeg_quality = quality.clamp(0.3, 1.0);
+    }
+
+    /// An image already decoded ([`photo_image`]).
+    pub fn add_raw(&mut self, image: RawImage) -> ImageId {
+        self.images.push(image);
+        ImageId(self.images.len() - 1)
+    }
+
+    /// A grey-scale image, one byte per pixel, row by row from the top (a QR code).
+    pub fn add_gray(&mut self, pixels: Vec<u8>, width: usize, height: usize) -> ImageId {
+        self.add_raw(RawImage {
+            pixels: printpdf::RawImageData::U8(pixels),
+            width,
+            height,
+            data_format: printpdf::RawImageFormat::R8,
+            tag: Vec::new(),
+        })
     }
 
     pub fn page(&mut self, width: f32, height: f32) -> &mut Page {
@@ -265,18 +291,7 @@ impl Doc {
     /// A photo, decoded and scaled down to fit `max_px` (a 1-inch photo at 300 dpi is about
     /// 300 × 400), so a sheet of hundreds of tickets or cards stays small in memory and on disk.
     pub fn add_photo(&mut self, bytes: &[u8], max_px: (u32, u32)) -> Result<ImageId> {
-        let img = image::load_from_memory(bytes)
-            .map_err(|e| Error::invalid("photo", format!("照片无法解码（{e}）")))?;
-        let small = img.thumbnail(max_px.0, max_px.1).to_rgb8();
-        let (width, height) = (small.width() as usize, small.height() as usize);
-        self.images.push(RawImage {
-            pixels: printpdf::RawImageData::U8(small.into_raw()),
-            width,
-            height,
-            data_format: printpdf::RawImageFormat::RGB8,
-            tag: Vec::new(),
-        });
-        Ok(ImageId(self.images.len() - 1))
+        Ok(self.add_raw(photo_image(bytes, max_px)?))
     }
 
     /// The finished PDF. Refuses it if any character has no face.
@@ -433,9 +448,14 @@ impl Doc {
             pages.push(PdfPage::new(Mm(page.width), Mm(page.height), ops));
         }
         let mut warnings = Vec::new();
-        Ok(pdf
-            .with_pages(pages)
-            .save(&PdfSaveOptions::default(), &mut warnings))
+        let options = PdfSaveOptions {
+            image_optimization: Some(printpdf::ImageOptimizationOptions {
+                quality: Some(self.jpeg_quality),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        Ok(pdf.with_pages(pages).save(&options, &mut warnings))
     }
 }
 
@@ -456,6 +476,22 @@ pub fn check_printable(text: &str) -> Result<()> {
         Some(c) => Err(uncovered(c)),
         None => Ok(()),
     }
+}
+
+/// A photo decoded and scaled down to fit `max_px`, ready for [`Doc::add_raw`] (decoding is
+/// the costly part of printing thousands of cards, so callers may do it on several threads).
+pub fn photo_image(bytes: &[u8], max_px: (u32, u32)) -> Result<RawImage> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|e| Error::invalid("photo", format!("照片无法解码（{e}）")))?;
+    let small = img.thumbnail(max_px.0, max_px.1).to_rgb8();
+    let (width, height) = (small.width() as usize, small.height() as usize);
+    Ok(RawImage {
+        pixels: printpdf::RawImageData::U8(small.into_raw()),
+        width,
+        height,
+        data_format: printpdf::RawImageFormat::RGB8,
+        tag: Vec::new(),
+    })
 }
 
 /// Decodes a JPEG or PNG photo fully (not just its header), as printing will.

@@ -663,6 +663,13 @@ pub fn set_photo(
     if size.width > 6000 || size.height > 6000 {
         return Err(Error::invalid("photo", "照片尺寸过大（超过 6000 像素）"));
     }
+    // decoded in full now, as printing will: a damaged photo is refused here, not at the card
+    image::load_from_memory(bytes).map_err(|e| {
+        Error::invalid(
+            "photo",
+            format!("照片文件已损坏，无法解码（{e}）：请重新拍摄或导出后上传"),
+        )
+    })?;
     audit::transaction(conn, grant.actor(), |conn, rec| {
         let (o, _) = officer_in(conn, grant.scope(), id)?;
         db::save_photo(

@@ -34,6 +34,10 @@ pub struct AppState {
     pub answers: crate::exams::commit::Committer,
     /// Numbering, validity and revocation-ban rules of certificates.
     pub certs: Arc<crate::certs::Settings>,
+    /// Public verifications per client address and minute, across replicas.
+    pub verify_limiter: Arc<crate::verify::limiter::Limiter>,
+    /// Bulk verification calls per API key and minute, across replicas.
+    pub key_limiter: Arc<crate::verify::limiter::Limiter>,
 }
 
 /// An exam-room request's bearer token (`POST /api/v1/exam/login` issues it) and where it
@@ -149,6 +153,36 @@ impl Default for LoginLimiter {
 }
 
 impl AppState {
+    /// What prints cards: the keys, the algorithm, the public address, the supervisor line.
+    pub fn press(&self) -> crate::cards::Press<'_> {
+        crate::cards::Press {
+            keyring: &self.keyring,
+            algorithm: self.config.signing_algorithm,
+            public_url: &self.config.public_url,
+            supervisor: &self.config.card_supervisor,
+        }
+    }
+
+    /// Runs `f` for a public request once the client's rate limit allows it (429 otherwise).
+    pub async fn public_db<T, F>(&self, req: &HttpRequest, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let limiter = self.verify_limiter.clone();
+        let client = crate::verify::limiter::client_key(&client_ip(req));
+        self.db(move |c| {
+            limiter.hit(c, &client).map_err(|wait| {
+                Error::too_many(
+                    "查询过于频繁，请稍后再试（如需批量核验，请向司法局申请核验接口密钥）",
+                    wait,
+                )
+            })?;
+            f(c)
+        })
+        .await
+    }
+
     /// Runs blocking database work on the thread pool with a pooled connection.
     pub async fn db<T, F>(&self, f: F) -> Result<T>
     where

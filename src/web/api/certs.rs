@@ -252,17 +252,19 @@ pub async fn replace(
         (status = 200, description = "成功", body = certs::public::UnitListing),
         (status = 400, response = super::openapi::BadRequest),
         (status = 404, response = super::openapi::NotFound),
+        (status = 429, response = super::openapi::TooManyRequests),
         (status = 503, response = super::openapi::Unavailable),
     )
 )]
 pub async fn public_unit(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     code: web::Path<String>,
     q: web::Query<certs::public::PublicQuery>,
 ) -> ApiResult {
     let fields = state.certs.public;
     let l = state
-        .db(move |c| certs::public::unit_listing(c, &fields, &code, &q))
+        .public_db(&req, move |c| certs::public::unit_listing(c, &fields, &code, &q))
         .await?;
     Ok(HttpResponse::Ok().json(l))
 }

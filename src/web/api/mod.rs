@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod bank;
+mod cards;
 mod certs;
 pub(crate) mod exam;
 mod imports;
@@ -10,6 +11,7 @@ mod openapi;
 mod reviews;
 mod roster;
 mod users;
+mod verify;
 
 use super::AppState;
 use super::error::ApiError;
@@ -20,6 +22,7 @@ use actix_web::{
 
 pub type ApiResult<T = HttpResponse> = std::result::Result<T, ApiError>;
 pub use bank::defaults as bank_defaults;
+pub use cards::pdf_response as card_pdf;
 pub use openapi::{ErrorBody, ErrorDetail};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -127,6 +130,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/imports/training").post(reviews::import_training))
                 .service(web::resource("/jobs/{id}").get(reviews::job))
                 .service(web::resource("/public/units/{code}/officers").get(certs::public_unit))
+                .service(web::resource("/verify").post(verify::post))
+                .service(web::resource("/verify/{number}").get(verify::get))
+                .service(web::resource("/keys").get(verify::keys))
+                .service(web::resource("/status-list").get(verify::status_list))
+                .service(
+                    web::resource("/api-keys")
+                        .get(verify::list_keys)
+                        .post(verify::issue_key),
+                )
+                .service(web::resource("/api-keys/{id}/revoke").post(verify::revoke_key))
+                .service(web::resource("/cards").post(cards::print))
+                .service(web::resource("/certificates/{number}/qr").get(cards::qr))
                 .service(web::resource("/certificates/{number}").get(certs::get))
                 .service(web::resource("/certificates/{number}/replacement").post(certs::replace))
                 .service(web::resource("/certificates/{number}/state").post(certs::change_state))

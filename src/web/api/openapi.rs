@@ -2,7 +2,7 @@
 //! annotations and the types they read and answer with, so a route cannot drift from its
 //! documentation. Served at GET /api/openapi.json.
 
-use super::{audit, auth, bank, certs, exam, imports, reviews, roster, users};
+use super::{audit, auth, bank, cards, certs, exam, imports, reviews, roster, users, verify};
 use crate::error::FieldErrors;
 use actix_web::HttpResponse;
 use serde::Serialize;
@@ -79,6 +79,15 @@ use utoipa::{OpenApi, ToSchema};
         certs::to_do,
         certs::replace,
         certs::public_unit,
+        cards::print,
+        cards::qr,
+        verify::get,
+        verify::post,
+        verify::keys,
+        verify::status_list,
+        verify::list_keys,
+        verify::issue_key,
+        verify::revoke_key,
         certs::import,
         certs::clean_up,
         exam::move_candidate,
@@ -123,6 +132,7 @@ use utoipa::{OpenApi, ToSchema};
         (name = "practice", description = "模拟练习"),
         (name = "exam", description = "资格考试：排考与考场（考生以准考证登录）"),
         (name = "certificates", description = "执法证登记簿：核发、状态变更及其记录"),
+        (name = "verify", description = "核验：公众按证号核验、执法机关批量核验（接口密钥）、公钥与状态列表（离线核验）"),
         (name = "reviews", description = "年审：规则、单位初审、司法局审定，以及后台任务进度"),
     )
 )]
@@ -142,6 +152,15 @@ impl utoipa::Modify for BearerScheme {
                     .description(Some("POST /api/v1/auth/token 取得的令牌"))
                     .build(),
             ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "X-API-Key",
+                    "司法局发放给执法机关的核验接口密钥（zfk_ 开头）",
+                ),
+            )),
         );
     }
 }

@@ -2,12 +2,14 @@
 
 mod admin;
 mod bank;
+mod cards;
 mod certs;
 mod exams;
 mod imports;
 mod reviews;
 mod roster;
 mod session;
+mod verify;
 
 use super::error::PageError;
 use crate::auth::{Principal, Role};
@@ -138,6 +140,7 @@ impl PublicUnit {
 /// The public listing of a unit (行政执法公示): no sign-in.
 async fn public_unit(
     state: web::Data<crate::web::AppState>,
+    req: actix_web::HttpRequest,
     code: web::Path<String>,
     q: web::Query<crate::certs::public::PublicQuery>,
 ) -> PageResult {
@@ -145,7 +148,7 @@ async fn public_unit(
     let shown = q.q.clone();
     let fields = state.certs.public;
     let l = state
-        .db(move |c| crate::certs::public::unit_listing(c, &fields, &code, &q))
+        .public_db(&req, move |c| crate::certs::public::unit_listing(c, &fields, &code, &q))
         .await?;
     render(&PublicUnit { l, q: shown })
 }
@@ -215,6 +218,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/static/exam.js", web::get().to(exam_js))
         .route("/exam", web::get().to(exam_room))
         .route("/public/units/{code}", web::get().to(public_unit))
+        .route("/verify", web::get().to(verify::page))
+        .route("/v/{payload}", web::get().to(verify::scanned))
+        .route("/api-keys", web::get().to(verify::keys))
+        .route("/api-keys", web::post().to(verify::issue_key))
+        .route("/api-keys/{id}/revoke", web::post().to(verify::revoke_key))
         .route("/bank", web::get().to(bank::list))
         .route("/bank/questions", web::post().to(bank::create))
         .route("/bank/questions/new", web::get().to(bank::new_form))
@@ -239,6 +247,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/practice/paper", web::post().to(bank::practice_submit))
         .configure(exams::routes)
         .configure(certs::routes)
+        .configure(cards::routes)
         .configure(reviews::routes);
 }
 

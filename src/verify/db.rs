@@ -1,0 +1,174 @@
+//! Verification's queries.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::DbConn;
+use crate::db::schema::{api_keys as ak, cert_reviews as cr, certificates as ct, officers as of, units as un};
+
+/// What a verifier may learn of a certificate, straight from the register.
+#[derive(Debug, Clone, Queryable)]
+pub struct Found {
+    pub id: i64,
+    pub number: String,
+    pub state: String,
+    pub category: String,
+    pub region: String,
+    pub issuer: String,
+    pub issued_on: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub name: String,
+    pub unit_code: String,
+    pub unit: String,
+    pub officer_id: i64,
+}
+
+macro_rules! found_columns {
+    () => {
+        (
+            ct::id,
+            ct::number,
+            ct::state,
+            ct::category,
+            ct::region,
+            ct::issuer,
+            ct::issued_on,
+            ct::valid_until,
+            of::name,
+            un::code,
+            un::name,
+            ct::officer_id,
+        )
+    };
+}
+
+pub fn by_number(conn: &mut DbConn, number: &str) -> QueryResult<Option<Found>> {
+    ct::table
+        .inner_join(of::table.on(of::id.eq(ct::officer_id)))
+        .inner_join(un::table.on(un::id.eq(ct::unit_id)))
+        .filter(ct::number.eq(number))
+        .select(found_columns!())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_numbers(conn: &mut DbConn, numbers: &[String]) -> QueryResult<Vec<Found>> {
+    ct::table
+        .inner_join(of::table.on(of::id.eq(ct::officer_id)))
+        .inner_join(un::table.on(un::id.eq(ct::unit_id)))
+        .filter(ct::number.eq_any(numbers))
+        .select(found_columns!())
+        .load(conn)
+}
+
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Found>> {
+    ct::table
+        .inner_join(of::table.on(of::id.eq(ct::officer_id)))
+        .inner_join(un::table.on(un::id.eq(ct::unit_id)))
+        .filter(ct::id.eq_any(ids))
+        .select(found_columns!())
+        .load(conn)
+}
+
+/// The latest decided review of each of these certificates: (certificate, year, result).
+pub fn latest_reviews(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32, String)>> {
+    let rows: Vec<(i64, i32, String)> = cr::table
+        .filter(cr::certificate_id.eq_any(ids))
+        .filter(cr::result.ne(""))
+        .select((cr::certificate_id, cr::year, cr::result))
+        .order((cr::certificate_id, cr::year.desc()))
+        .load(conn)?;
+    let mut latest: Vec<(i64, i32, String)> = Vec::with_capacity(ids.len());
+    for row in rows {
+        if latest.last().is_none_or(|l| l.0 != row.0) {
+            latest.push(row);
+        }
+    }
+    Ok(latest)
+}
+
+/// Ids of the certificates in these states (the status list).
+pub fn ids_in_states(conn: &mut DbConn, states: &[&str]) -> QueryResult<Vec<i64>> {
+    ct::table
+        .filter(ct::state.eq_any(states))
+        .select(ct::id)
+        .load(conn)
+}
+
+pub fn max_id(conn: &mut DbConn) -> QueryResult<Option<i64>> {
+    ct::table.select(diesel::dsl::max(ct::id)).first(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ak)]
+pub struct KeyRow {
+    pub id: i64,
+    pub name: String,
+    pub contact: String,
+    pub prefix: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_by: String,
+    pub calls: i64,
+    pub numbers: i64,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = ak)]
+pub struct NewKey<'a> {
+    pub name: &'a str,
+    pub contact: &'a str,
+    pub prefix: &'a str,
+    pub secret_hash: &'a str,
+    pub created_by: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_key(conn: &mut DbConn, key: &NewKey) -> QueryResult<i64> {
+    diesel::insert_into(ak::table)
+        .values(key)
+        .returning(ak::id)
+        .get_result(conn)
+}
+
+pub fn keys(conn: &mut DbConn) -> QueryResult<Vec<KeyRow>> {
+    ak::table
+        .order(ak::id.desc())
+        .select(KeyRow::as_select())
+        .load(conn)
+}
+
+pub fn key(conn: &mut DbConn, id: i64) -> QueryResult<Option<KeyRow>> {
+    ak::table
+        .find(id)
+        .select(KeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn key_by_hash(conn: &mut DbConn, hash: &str) -> QueryResult<Option<KeyRow>> {
+    ak::table
+        .filter(ak::secret_hash.eq(hash))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn revoke_key(conn: &mut DbConn, id: i64, by: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(ak::table.find(id).filter(ak::revoked_at.is_null()))
+        .set((ak::revoked_at.eq(at), ak::revoked_by.eq(by)))
+        .execute(conn)
+}
+
+/// Counts one call checking `numbers` certificates.
+pub fn count_use(conn: &mut DbConn, id: i64, numbers: i64, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(ak::table.find(id))
+        .set((
+            ak::calls.eq(ak::calls + 1),
+            ak::numbers.eq(ak::numbers + numbers),
+            ak::last_used_at.eq(at),
+        ))
+        .execute(conn)
+}
