@@ -56,6 +56,9 @@ enum Command {
         /// 同时生成执法证登记簿：大多数可持证人员已持证，少数暂扣、吊销、过期
         #[arg(long)]
         certificates: bool,
+        /// 为该单位（含下级单位）尚无照片的人员生成示例证件照（用于演示制证和制证压测）
+        #[arg(long, value_name = "单位代码")]
+        photos: Option<String>,
     },
     /// 压力测试
     Loadtest {
@@ -96,10 +99,32 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         repeat: usize,
     },
+    /// 执法证制证
+    Cards {
+        #[command(subcommand)]
+        what: CardsWhat,
+    },
     /// 签名密钥：列出、轮换（轮换后旧公钥仍可验证旧证，直到从密钥文件中删去）
     Keys {
         #[command(subcommand)]
         what: KeysWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum CardsWhat {
+    /// 生成执法证 PDF：给出的证号，和/或 --unit 单位及其下级单位的全部有效证件；
+    /// --layout a4（默认，每页 10 张，带裁切线，背面按长边翻转对齐）或 card（每页一张）
+    Print {
+        /// 输出的 PDF 文件
+        out: PathBuf,
+        /// 执法证号
+        numbers: Vec<String>,
+        /// 单位代码
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long, default_value = "a4", value_parser = ["a4", "card"])]
+        layout: String,
     },
 }
 
@@ -412,8 +437,11 @@ fn run() -> anyhow::Result<()> {
             sheet,
             questions: None,
             certificates,
+            photos,
         } => {
-            demo_data(&config, officers, seed, sheet)?;
+            if officers > 0 {
+                demo_data(&config, officers, seed, sheet)?;
+            }
             if certificates {
                 let mut conn = open(&config)?;
                 let settings = zhifa::certs::Settings::from_config(&config)?;
@@ -434,6 +462,11 @@ fn run() -> anyhow::Result<()> {
                     "年审：往年审定 {} 条；本年度已开启，单位初审 {} 条；培训学时 {} 人",
                     h.decided, h.first, h.training
                 );
+            }
+            if let Some(unit) = photos {
+                let mut conn = open(&config)?;
+                let n = zhifa::roster::demo::photos(&mut conn, &unit, seed)?;
+                println!("示例证件照：{n} 人");
             }
             Ok(())
         }
@@ -509,6 +542,15 @@ fn run() -> anyhow::Result<()> {
             repeat,
         } => verify_qr(&config, &payload, status_list, keys, repeat),
         Command::Keys { what } => keys_command(&config, what),
+        Command::Cards {
+            what:
+                CardsWhat::Print {
+                    out,
+                    numbers,
+                    unit,
+                    layout,
+                },
+        } => cards_print(&config, &out, numbers, unit, &layout),
         Command::Loadtest {
             what:
                 LoadtestWhat::Verify {
@@ -597,6 +639,43 @@ fn verify_qr(
     if code != 0 {
         std::process::exit(code);
     }
+    Ok(())
+}
+
+fn cards_print(
+    config: &Config,
+    out: &std::path::Path,
+    numbers: Vec<String>,
+    unit: Option<String>,
+    layout: &str,
+) -> anyhow::Result<()> {
+    use zhifa::cards;
+    zhifa::pdf::fonts::configure(&config.font_fallbacks)?;
+    let mut conn = open(config)?;
+    let keys = keyring(config)?;
+    let press = cards::Press {
+        keyring: &keys,
+        algorithm: config.signing_algorithm,
+        public_url: &config.public_url,
+        supervisor: &config.card_supervisor,
+    };
+    let selection = cards::Selection {
+        numbers,
+        unit,
+        layout: cards::Layout::parse(layout).unwrap_or_default(),
+    };
+    let started = std::time::Instant::now();
+    let (pdf, n) = cards::print(&mut conn, &Grant::system("命令行制证"), &press, &selection)?;
+    let tmp = out.with_extension("pdf.part");
+    std::fs::write(&tmp, &pdf).with_context(|| format!("无法写入 {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("无法写入 {}", out.display()))?;
+    sign_head(config, &mut conn, &keys)?;
+    println!(
+        "已生成 {}：{n} 张执法证，{:.1} MB，用时 {:.1} 秒",
+        out.display(),
+        pdf.len() as f64 / 1_048_576.0,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

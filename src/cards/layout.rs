@@ -42,7 +42,11 @@ pub enum Picture {
 
 /// Where a card is drawn.
 pub trait Canvas {
-    fn text(&mut self, style: Style, size: f32, at: (f32, f32), color: Rgb8, text: &str);
+    fn text(&mut self, style: Style, size: f32, at: (f32, f32), color: Rgb8, text: &str) {
+        self.spaced_text(style, size, at, color, 0.0, text);
+    }
+    /// Text with `spacing` mm after each character.
+    fn spaced_text(&mut self, style: Style, size: f32, at: (f32, f32), color: Rgb8, spacing: f32, text: &str);
     fn rect(&mut self, at: (f32, f32), size: (f32, f32), fill: Option<Rgb8>, stroke: Option<(Rgb8, f32)>);
     fn line(&mut self, points: &[(f32, f32)], color: Rgb8, width: f32);
     fn picture(&mut self, what: Picture, at: (f32, f32), size: (f32, f32));
@@ -71,15 +75,12 @@ fn fit(style: Style, size: f32, min: f32, width: f32, text: &str) -> f32 {
     s
 }
 
-/// Text spaced out to `width` (the title's letter spacing), centred on `cx`.
+/// Text with `gap` mm between its characters (a title's letter spacing), centred on `cx`.
+#[allow(clippy::too_many_arguments)]
 fn spaced(c: &mut dyn Canvas, style: Style, size: f32, cx: f32, y: f32, gap: f32, color: Rgb8, text: &str) {
-    let widths: Vec<f32> = text.chars().map(|ch| measure(style, size, &ch.to_string())).collect();
-    let total: f32 = widths.iter().sum::<f32>() + gap * (widths.len().saturating_sub(1)) as f32;
-    let mut x = cx - total / 2.0;
-    for (ch, w) in text.chars().zip(widths) {
-        c.text(style, size, (x, y), color, &ch.to_string());
-        x += w + gap;
-    }
+    let n = text.chars().count();
+    let total = measure(style, size, text) + gap * n.saturating_sub(1) as f32;
+    c.spaced_text(style, size, (cx - total / 2.0, y), color, gap, text);
 }
 
 /// A label and its value; a long value shrinks, then wraps to two lines. Returns the next
@@ -234,8 +235,8 @@ pub struct Shifted<'a> {
 }
 
 impl Canvas for Shifted<'_> {
-    fn text(&mut self, style: Style, size: f32, (x, y): (f32, f32), color: Rgb8, text: &str) {
-        self.inner.text(style, size, (x + self.by.0, y + self.by.1), color, text);
+    fn spaced_text(&mut self, style: Style, size: f32, (x, y): (f32, f32), color: Rgb8, spacing: f32, text: &str) {
+        self.inner.spaced_text(style, size, (x + self.by.0, y + self.by.1), color, spacing, text);
     }
     fn rect(&mut self, (x, y): (f32, f32), size: (f32, f32), fill: Option<Rgb8>, stroke: Option<(Rgb8, f32)>) {
         self.inner.rect((x + self.by.0, y + self.by.1), size, fill, stroke);

@@ -286,8 +286,8 @@ struct PdfCanvas<'a> {
 }
 
 impl Canvas for PdfCanvas<'_> {
-    fn text(&mut self, style: Style, size: f32, (x, y): (f32, f32), color: Rgb8, text: &str) {
-        self.page.text_in(style, size, x, y, color, text);
+    fn spaced_text(&mut self, style: Style, size: f32, at: (f32, f32), color: Rgb8, spacing: f32, text: &str) {
+        self.page.text_spaced(style, size, at, color, spacing, text);
     }
     fn rect(&mut self, at: (f32, f32), size: (f32, f32), fill: Option<Rgb8>, stroke: Option<(Rgb8, f32)>) {
         self.page.rect(at, size, fill, stroke);
@@ -371,10 +371,11 @@ fn rgb(c: Rgb8) -> String {
 }
 
 impl Canvas for SvgCanvas {
-    fn text(&mut self, style: Style, size: f32, (x, y): (f32, f32), color: Rgb8, text: &str) {
+    fn spaced_text(&mut self, style: Style, size: f32, (x, y): (f32, f32), color: Rgb8, spacing: f32, text: &str) {
         let weight = if style == Style::Bold { " font-weight=\"bold\"" } else { "" };
+        let spacing = if spacing != 0.0 { format!(" letter-spacing=\"{spacing:.2}\"") } else { String::new() };
         self.out.push_str(&format!(
-            "<text x=\"{x:.2}\" y=\"{:.2}\" font-size=\"{:.3}\" fill=\"{}\"{weight}>{}</text>",
+            "<text x=\"{x:.2}\" y=\"{:.2}\" font-size=\"{:.3}\" fill=\"{}\"{weight}{spacing}>{}</text>",
             layout::HEIGHT - y,
             size * 25.4 / 72.0,
             rgb(color),

@@ -49,6 +49,8 @@ enum Item {
         x: f32,
         y: f32,
         color: Rgb8,
+        /// Extra space after each character, mm (a title's letter spacing).
+        spacing: f32,
         text: String,
     },
     Rect {
@@ -152,6 +154,19 @@ impl Page {
     }
 
     pub fn text_in(&mut self, style: Style, size: f32, x: f32, y: f32, color: Rgb8, text: &str) {
+        self.text_spaced(style, size, (x, y), color, 0.0, text);
+    }
+
+    /// Text with `spacing` mm after each character (one text item: it copies as one word).
+    pub fn text_spaced(
+        &mut self,
+        style: Style,
+        size: f32,
+        (x, y): (f32, f32),
+        color: Rgb8,
+        spacing: f32,
+        text: &str,
+    ) {
         let text: String = text
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
@@ -162,6 +177,7 @@ impl Page {
             x,
             y,
             color,
+            spacing,
             text,
         });
     }
@@ -342,13 +358,23 @@ impl Doc {
             for (item, item_runs) in page.items.iter().zip(page_runs) {
                 match item {
                     Item::Text {
-                        size, x, y, color, ..
+                        size,
+                        x,
+                        y,
+                        color,
+                        spacing,
+                        ..
                     } => {
                         ops.push(Op::SaveGraphicsState);
                         ops.push(Op::SetFillColor { col: color.color() });
                         // One text object: after each run the text position has moved on by
                         // the run's glyph widths, so the next face continues where it ends.
                         ops.push(Op::StartTextSection);
+                        if *spacing != 0.0 {
+                            ops.push(Op::SetCharacterSpacing {
+                                multiplier: spacing * PT_PER_MM,
+                            });
+                        }
                         ops.push(Op::SetTextCursor {
                             pos: Point::new(Mm(*x), Mm(*y)),
                         });

@@ -488,3 +488,128 @@ fn the_annual_review_runs_from_the_command_line() {
     assert!(ok, "{out}");
     assert!(out.contains("尚未开启"), "{out}");
 }
+
+/// `zhifa` with its exit code.
+fn zhifa_code(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zhifa"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("ZHIFA_DATA_DIR", dir.join("data"))
+        .env("ZHIFA_LOG", "warn")
+        .output()
+        .expect("run zhifa");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_are_printed_and_checked_offline_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (ok, out) = zhifa(
+        d,
+        &["demo-data", "--officers", "120", "--certificates", "--photos", "SY"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("示例证件照"), "{out}");
+    let (ok, out) = zhifa(d, &["cards", "print", "city.pdf", "--unit", "SY"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("张执法证"), "{out}");
+    assert!(std::fs::read(d.join("city.pdf")).unwrap().starts_with(b"%PDF"));
+    let (ok, out) = zhifa(d, &["cards", "print", "none.pdf", "不存在的证号"]);
+    assert!(!ok && out.contains("不存在的证号"), "{out}");
+    assert!(!d.join("none.pdf").exists());
+
+    // the bureau's server publishes the keys and the status list; the inspector keeps them
+    let port = free_port();
+    let mut server = serve_in(d, port, Some("Cards-Test-2026"));
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &base).await;
+    let token = client
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": "admin", "password": "Cards-Test-2026"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page: serde_json::Value = client
+        .get(format!("{base}/api/v1/certificates?state=有效"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let number = page["items"][0]["number"].as_str().unwrap().to_string();
+    let qr: serde_json::Value = client
+        .get(format!("{base}/api/v1/certificates/{number}/qr"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = qr["link"].as_str().unwrap().to_string();
+    let fetch = |path: &'static str, file: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let text = client.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
+            std::fs::write(d.join(file), text).unwrap();
+        }
+    };
+    fetch("/api/v1/keys", "keys.json").await;
+    fetch("/api/v1/status-list", "before.json").await;
+    let offline = |list: &str| {
+        zhifa_code(d, &["verify-qr", &link, "--keys", "keys.json", "--status-list", list])
+    };
+    let (code, out) = offline("before.json");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("有效（valid）") && out.contains(&number), "{out}");
+    let mut forged = link.clone();
+    let at = forged.len() - 10;
+    forged.replace_range(at..at + 1, if &forged[at..at + 1] == "A" { "B" } else { "A" });
+    let (code, out) = zhifa_code(d, &["verify-qr", &forged, "--keys", "keys.json"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("forged"), "{out}");
+
+    let r = client
+        .post(format!("{base}/api/v1/certificates/{number}/state"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"action": "revoke", "reason": "以暴力方式执法", "basis": "某省行政执法证件管理办法第二十一条"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    fetch("/api/v1/status-list", "after.json").await;
+    let _ = server.kill();
+    let _ = server.wait();
+    // no server now: yesterday's list missed it, today's catches it
+    let (code, out) = offline("after.json");
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("revoked"), "{out}");
+    let (code, _) = offline("before.json");
+    assert_eq!(code, 0);
+    // a list someone edited is refused outright
+    let edited = std::fs::read_to_string(d.join("after.json"))
+        .unwrap()
+        .replace("\"issuer\":\"", "\"issuer\":\"x");
+    std::fs::write(d.join("edited.json"), edited).unwrap();
+    let (code, out) = offline("edited.json");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("签名无效"), "{out}");
+}

@@ -125,11 +125,18 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 impl TestApp {
     /// A second `zhifa serve` on the same database and keys: another replica behind the balancer.
     pub fn replica(&self) -> TestApp {
+        self.replica_with(|_| {})
+    }
+
+    /// A replica with a setting changed (the same one the first app was started with).
+    pub fn replica_with(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let shared = self.state.config.clone();
         start_app(self.backend, dir, shared.database_url.clone(), None, |c| {
             c.exam_key_file = shared.exam_key_file.clone();
             c.signing_key_file = shared.signing_key_file.clone();
+            c.signing_algorithm = shared.signing_algorithm;
+            tweak(c);
         })
     }
 }
@@ -429,4 +436,32 @@ async fn file_of(req: reqwest::RequestBuilder) -> (u16, String, Vec<u8>) {
         .unwrap_or("")
         .to_string();
     (status, ct, r.bytes().await.expect("body").to_vec())
+}
+
+/// A real JPEG photo of `w` × `h` pixels (a grey figure with some grain).
+pub fn photo_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = photo_pixels(w, h);
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// The same as a PNG.
+pub fn photo_png(w: u32, h: u32) -> Vec<u8> {
+    let img = photo_pixels(w, h);
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn photo_pixels(w: u32, h: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(w, h, |x, y| {
+        let inside = ((x as f32 - w as f32 / 2.0) / (w as f32 / 4.0)).powi(2)
+            + ((y as f32 - h as f32 / 2.5) / (h as f32 / 5.0)).powi(2)
+            <= 1.0;
+        let n = ((x * 31 + y * 17) % 13) as u8;
+        if inside { image::Rgb([220 - n, 180, 150]) } else { image::Rgb([70, 140, 220 - n]) }
+    })
 }

@@ -213,7 +213,15 @@ both!(photos_are_checked_and_stored, |app: TestApp| async move {
     );
     let r = put(vec![0u8; 3 * 1024 * 1024]).await;
     assert_eq!(r.status, 413);
-    let photo = png_header(300, 400);
+    // a header that promises a photo but the rest is missing: refused now, not at printing
+    let r = put(png_header(300, 400)).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.to_string().contains("已损坏"), "{}", r.body);
+    let mut cut = photo_jpeg(300, 400);
+    cut.truncate(cut.len() / 3);
+    let r = put(cut).await;
+    assert_eq!(r.status, 422, "a truncated JPEG: {}", r.body);
+    let photo = photo_png(300, 400);
     put(photo.clone()).await.expect(204);
     let r = app
         .client

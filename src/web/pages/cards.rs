@@ -62,7 +62,7 @@ async fn page(
     render_form(&t, !t.error.is_empty())
 }
 
-pub async fn form(state: web::Data<AppState>, PageUser(p): PageUser, q: web::Query<Query>) -> PageResult {
+pub async fn form(PageUser(p): PageUser, q: web::Query<Query>) -> PageResult {
     let q = q.into_inner();
     page(&p, q.numbers, q.unit, Layout::A4, String::new()).await
 }
