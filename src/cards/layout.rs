@@ -83,28 +83,27 @@ fn spaced(c: &mut dyn Canvas, style: Style, size: f32, cx: f32, y: f32, gap: f32
     c.spaced_text(style, size, (cx - total / 2.0, y), color, gap, text);
 }
 
-/// A label and its value; a long value shrinks, then wraps to two lines. Returns the next
-/// baseline.
+/// A label and its value; a long value shrinks, then breaks into two balanced lines. Returns
+/// the next baseline.
 fn field(c: &mut dyn Canvas, (x, y): (f32, f32), width: f32, label: &str, value: &str) -> f32 {
     const SIZE: f32 = 6.5;
     const LEAD: f32 = 3.9;
     let label_w = measure(Style::Regular, 5.5, "执法类别") + 1.2;
     c.text(Style::Regular, 5.5, (x, y), LABEL, label);
     let room = width - label_w;
-    let size = fit(Style::Bold, SIZE, 5.0, room, value);
+    let size = fit(Style::Bold, SIZE, 5.75, room, value);
     if measure(Style::Bold, size, value) <= room {
         c.text(Style::Bold, size, (x + label_w, y), INK, value);
         return y - LEAD;
     }
-    let lines = wrap(Style::Bold, 5.0, room, value);
-    let mut y = y;
-    for (i, line) in lines.iter().take(2).enumerate() {
-        c.text(Style::Bold, 5.0, (x + label_w, y), INK, line);
-        if i == 0 {
-            y -= 2.5;
-        }
-    }
-    y - LEAD
+    // two lines of about equal length (松原市长岭县人力资源 / 和社会保障局), not a lone 局
+    let chars: Vec<char> = value.chars().collect();
+    let half = chars.len().div_ceil(2);
+    let (a, b): (String, String) = (chars[..half].iter().collect(), chars[half..].iter().collect());
+    let size = fit(Style::Bold, 6.0, 4.5, room, if a.len() >= b.len() { &a } else { &b });
+    c.text(Style::Bold, size, (x + label_w, y), INK, &a);
+    c.text(Style::Bold, size, (x + label_w, y - 2.6), INK, &b);
+    y - 2.6 - LEAD
 }
 
 pub fn front(c: &mut dyn Canvas, card: &Card) {
@@ -130,18 +129,24 @@ pub fn front(c: &mut dyn Canvas, card: &Card) {
     y = field(c, (x, y), width, "工作单位", &card.unit);
     y = field(c, (x, y), width, "执法类别", &card.category);
     y = field(c, (x, y), width, "执法区域", &card.region);
-    y = field(c, (x, y), width, "发证机关", &card.issuer);
-    let _ = field(c, (x, y), WIDTH - 4.0 - x, "有效期限", &format!("{} 至 {}", card.valid_from, card.valid_until));
-    // QR code
+    let _ = field(c, (x, y), width, "发证机关", &card.issuer);
+    // QR code, its caption above the foot's rule
     let q = 19.0;
-    c.picture(Picture::Qr, (WIDTH - 4.2 - q, 18.6), (q, q));
-    let cap = "扫码核验";
-    c.text(Style::Regular, 4.6, (WIDTH - 4.2 - q / 2.0 - measure(Style::Regular, 4.6, cap) / 2.0, 16.4), LABEL, cap);
-    // the number along the foot
+    c.picture(Picture::Qr, (WIDTH - 4.2 - q, 17.0), (q, q));
+    let cap = "扫码核验真伪";
+    c.text(Style::Regular, 4.6, (WIDTH - 4.2 - q / 2.0 - measure(Style::Regular, 4.6, cap) / 2.0, 13.2), LABEL, cap);
+    // the foot: the number, and the validity on the right
     c.line(&[(4.6, 10.6), (WIDTH - 4.6, 10.6)], RULE, 0.4);
+    let right = WIDTH - 4.6;
+    let (from, until) = (format!("{} 至", card.valid_from), card.valid_until.clone());
+    let dates_w = measure(Style::Bold, 6.0, &from).max(measure(Style::Bold, 6.0, &until));
+    c.text(Style::Bold, 6.0, (right - dates_w, 7.3), INK, &from);
+    c.text(Style::Bold, 6.0, (right - dates_w, 4.3), INK, &until);
+    let label_x = right - dates_w - 1.2 - measure(Style::Regular, 5.5, "有效期限");
+    c.text(Style::Regular, 5.5, (label_x, 5.8), LABEL, "有效期限");
     c.text(Style::Regular, 5.5, (4.6, 5.6), LABEL, "证号");
-    let size = fit(Style::Bold, 9.0, 6.0, WIDTH - 17.0, &card.number);
-    c.text(Style::Bold, size, (12.0, 5.4), RED, &card.number);
+    let size = fit(Style::Bold, 9.0, 5.0, label_x - 12.0 - 2.0, &card.number);
+    c.text(Style::Bold, size, (10.6, 5.4), RED, &card.number);
 }
 
 pub fn back(c: &mut dyn Canvas, card: &Card) {
@@ -179,15 +184,17 @@ pub fn back(c: &mut dyn Canvas, card: &Card) {
             }
         }
     }
-    // usage notes
+    // usage notes, and the number (so a back is matched to its front)
     let mut y = bottom - 4.0;
     c.text(Style::Bold, 6.0, (x0, y), RED, "使用须知");
-    y -= 3.0;
+    let no = format!("证号 {}", card.number);
+    c.text(Style::Regular, 4.6, (x0 + w - measure(Style::Regular, 4.6, &no), y), LABEL, &no);
+    y -= 3.2;
     for (i, note) in NOTES.iter().enumerate() {
         let text = format!("{}. {note}", i + 1);
-        for line in wrap(Style::Regular, 4.6, w, &text) {
-            c.text(Style::Regular, 4.6, (x0, y), INK, &line);
-            y -= 2.25;
+        for line in wrap(Style::Regular, 5.0, w, &text) {
+            c.text(Style::Regular, 5.0, (x0, y), INK, &line);
+            y -= 2.45;
         }
     }
     if !card.supervisor.is_empty() {
