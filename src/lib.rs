@@ -39,7 +39,8 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
         }
         generated
     };
-    let keyring = signing::Keyring::load_or_create(&config.signing_key_file, config.signing_algorithm)?;
+    let keyring =
+        signing::Keyring::load_or_create(&config.signing_key_file, config.signing_algorithm)?;
     let exam_key = exams::access::ExamKey::load_or_create(&config.exam_key_file)?;
     pdf::fonts::configure(&config.font_fallbacks)?;
     let answers = exams::commit::Committer::new();
@@ -58,10 +59,7 @@ pub fn prepare(config: config::Config) -> anyhow::Result<(web::AppState, Option<
             papers: exams::Papers::default(),
             answers,
             certs: Arc::new(certs),
-            verify_limiter: Arc::new(verify::limiter::Limiter::new(
-                "verify:",
-                config_limits.0,
-            )),
+            verify_limiter: Arc::new(verify::limiter::Limiter::new("verify:", config_limits.0)),
             key_limiter: Arc::new(verify::limiter::Limiter::new("key:", config_limits.1)),
         },
         generated,

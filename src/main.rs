@@ -577,7 +577,10 @@ fn verify_qr(
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("无法读取公钥文件 {}", path.display()))?;
             let published: PublishedKeys = serde_json::from_str(&text).with_context(|| {
-                format!("{} 不是公钥列表（应为 GET /api/v1/keys 的内容）", path.display())
+                format!(
+                    "{} 不是公钥列表（应为 GET /api/v1/keys 的内容）",
+                    path.display()
+                )
             })?;
             let keys = published.to_public_keys();
             if keys.is_empty() {
@@ -599,7 +602,10 @@ fn verify_qr(
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("无法读取状态列表 {}", path.display()))?;
             let list: StatusList = serde_json::from_str(&text).with_context(|| {
-                format!("{} 不是状态列表（应为 GET /api/v1/status-list 的内容）", path.display())
+                format!(
+                    "{} 不是状态列表（应为 GET /api/v1/status-list 的内容）",
+                    path.display()
+                )
             })?;
             Some(list.open(&public).map_err(|e| anyhow::anyhow!(e))?)
         }
@@ -626,7 +632,8 @@ fn verify_qr(
     println!("说明：{}", v.reason);
     if let Some(c) = &v.claims {
         let date = |d: Option<chrono::NaiveDate>| {
-            d.map(roster::rules::chinese_date).unwrap_or_else(|| "—".into())
+            d.map(roster::rules::chinese_date)
+                .unwrap_or_else(|| "—".into())
         };
         println!("执法证号：{}", c.number);
         println!("姓名：{}", c.masked_name);
@@ -705,7 +712,11 @@ fn keys_command(config: &Config, what: KeysWhat) -> anyhow::Result<()> {
         println!(
             "{id}  {:<8} {}  {}",
             key.algorithm().as_str(),
-            if keyring.is_current(id) { "在用" } else { "已轮换（只验证）" },
+            if keyring.is_current(id) {
+                "在用"
+            } else {
+                "已轮换（只验证）"
+            },
             hex::encode(key.to_bytes())
         );
     }

@@ -3,10 +3,16 @@
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{cert_reviews as cr, certificates as ct, officer_photos as ph, units as un};
+use crate::db::schema::{
+    cert_reviews as cr, certificates as ct, officer_photos as ph, units as un,
+};
 
 /// Valid certificates of units under `path` (all when None), in unit and number order: ids.
-pub fn valid_ids_under(conn: &mut DbConn, path: Option<&str>, valid: &str) -> QueryResult<Vec<i64>> {
+pub fn valid_ids_under(
+    conn: &mut DbConn,
+    path: Option<&str>,
+    valid: &str,
+) -> QueryResult<Vec<i64>> {
     let mut q = ct::table
         .inner_join(un::table.on(un::id.eq(ct::unit_id)))
         .filter(ct::state.eq(valid))

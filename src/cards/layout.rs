@@ -46,8 +46,22 @@ pub trait Canvas {
         self.spaced_text(style, size, at, color, 0.0, text);
     }
     /// Text with `spacing` mm after each character.
-    fn spaced_text(&mut self, style: Style, size: f32, at: (f32, f32), color: Rgb8, spacing: f32, text: &str);
-    fn rect(&mut self, at: (f32, f32), size: (f32, f32), fill: Option<Rgb8>, stroke: Option<(Rgb8, f32)>);
+    fn spaced_text(
+        &mut self,
+        style: Style,
+        size: f32,
+        at: (f32, f32),
+        color: Rgb8,
+        spacing: f32,
+        text: &str,
+    );
+    fn rect(
+        &mut self,
+        at: (f32, f32),
+        size: (f32, f32),
+        fill: Option<Rgb8>,
+        stroke: Option<(Rgb8, f32)>,
+    );
     fn line(&mut self, points: &[(f32, f32)], color: Rgb8, width: f32);
     fn picture(&mut self, what: Picture, at: (f32, f32), size: (f32, f32));
 }
@@ -77,7 +91,16 @@ fn fit(style: Style, size: f32, min: f32, width: f32, text: &str) -> f32 {
 
 /// Text with `gap` mm between its characters (a title's letter spacing), centred on `cx`.
 #[allow(clippy::too_many_arguments)]
-fn spaced(c: &mut dyn Canvas, style: Style, size: f32, cx: f32, y: f32, gap: f32, color: Rgb8, text: &str) {
+fn spaced(
+    c: &mut dyn Canvas,
+    style: Style,
+    size: f32,
+    cx: f32,
+    y: f32,
+    gap: f32,
+    color: Rgb8,
+    text: &str,
+) {
     let n = text.chars().count();
     let total = measure(style, size, text) + gap * n.saturating_sub(1) as f32;
     c.spaced_text(style, size, (cx - total / 2.0, y), color, gap, text);
@@ -99,8 +122,17 @@ fn field(c: &mut dyn Canvas, (x, y): (f32, f32), width: f32, label: &str, value:
     // two lines of about equal length (松原市长岭县人力资源 / 和社会保障局), not a lone 局
     let chars: Vec<char> = value.chars().collect();
     let half = chars.len().div_ceil(2);
-    let (a, b): (String, String) = (chars[..half].iter().collect(), chars[half..].iter().collect());
-    let size = fit(Style::Bold, 6.0, 4.5, room, if a.len() >= b.len() { &a } else { &b });
+    let (a, b): (String, String) = (
+        chars[..half].iter().collect(),
+        chars[half..].iter().collect(),
+    );
+    let size = fit(
+        Style::Bold,
+        6.0,
+        4.5,
+        room,
+        if a.len() >= b.len() { &a } else { &b },
+    );
     c.text(Style::Bold, size, (x + label_w, y), INK, &a);
     c.text(Style::Bold, size, (x + label_w, y - 2.6), INK, &b);
     y - 2.6 - LEAD
@@ -109,17 +141,37 @@ fn field(c: &mut dyn Canvas, (x, y): (f32, f32), width: f32, label: &str, value:
 pub fn front(c: &mut dyn Canvas, card: &Card) {
     // the card's face and a fine red frame
     c.rect((0.0, 0.0), (WIDTH, HEIGHT), Some(Rgb8(255, 253, 248)), None);
-    c.rect((1.6, 1.6), (WIDTH - 3.2, HEIGHT - 3.2), None, Some((RULE, 0.4)));
+    c.rect(
+        (1.6, 1.6),
+        (WIDTH - 3.2, HEIGHT - 3.2),
+        None,
+        Some((RULE, 0.4)),
+    );
     // title band
     c.rect((1.6, HEIGHT - 11.0), (WIDTH - 3.2, 9.4), Some(RED), None);
-    spaced(c, Style::Bold, 15.0, WIDTH / 2.0, HEIGHT - 8.1, 2.2, Rgb8(255, 255, 255), "行政执法证");
+    spaced(
+        c,
+        Style::Bold,
+        15.0,
+        WIDTH / 2.0,
+        HEIGHT - 8.1,
+        2.2,
+        Rgb8(255, 255, 255),
+        "行政执法证",
+    );
     // photo (or an empty box to paste one in)
     let (px, py, pw, ph) = (4.6, 13.4, 19.0, 25.4);
     if card.has_photo {
         c.picture(Picture::Photo, (px, py), (pw, ph));
     } else {
         c.rect((px, py), (pw, ph), None, Some((LABEL, 0.3)));
-        c.text(Style::Regular, 5.0, (px + 6.0, py + ph / 2.0), LABEL, "照片");
+        c.text(
+            Style::Regular,
+            5.0,
+            (px + 6.0, py + ph / 2.0),
+            LABEL,
+            "照片",
+        );
     }
     // fields
     let x = 26.4;
@@ -134,7 +186,16 @@ pub fn front(c: &mut dyn Canvas, card: &Card) {
     let q = 19.0;
     c.picture(Picture::Qr, (WIDTH - 4.2 - q, 17.0), (q, q));
     let cap = "扫码核验真伪";
-    c.text(Style::Regular, 4.6, (WIDTH - 4.2 - q / 2.0 - measure(Style::Regular, 4.6, cap) / 2.0, 13.2), LABEL, cap);
+    c.text(
+        Style::Regular,
+        4.6,
+        (
+            WIDTH - 4.2 - q / 2.0 - measure(Style::Regular, 4.6, cap) / 2.0,
+            13.2,
+        ),
+        LABEL,
+        cap,
+    );
     // the foot: the number, and the validity on the right
     c.line(&[(4.6, 10.6), (WIDTH - 4.6, 10.6)], RULE, 0.4);
     let right = WIDTH - 4.6;
@@ -151,8 +212,22 @@ pub fn front(c: &mut dyn Canvas, card: &Card) {
 
 pub fn back(c: &mut dyn Canvas, card: &Card) {
     c.rect((0.0, 0.0), (WIDTH, HEIGHT), Some(Rgb8(255, 253, 248)), None);
-    c.rect((1.6, 1.6), (WIDTH - 3.2, HEIGHT - 3.2), None, Some((RULE, 0.4)));
-    spaced(c, Style::Bold, 8.0, WIDTH / 2.0, HEIGHT - 6.4, 1.2, RED, "年审记录");
+    c.rect(
+        (1.6, 1.6),
+        (WIDTH - 3.2, HEIGHT - 3.2),
+        None,
+        Some((RULE, 0.4)),
+    );
+    spaced(
+        c,
+        Style::Bold,
+        8.0,
+        WIDTH / 2.0,
+        HEIGHT - 6.4,
+        1.2,
+        RED,
+        "年审记录",
+    );
     // a table of six: the latest decided reviews, then empty boxes for the years to come
     let (x0, top, w, rh) = (4.6, HEIGHT - 8.6, WIDTH - 9.2, 4.2);
     let cols = [0.0, 0.18, 0.5, 0.68, 1.0].map(|f| x0 + f * w);
@@ -164,17 +239,44 @@ pub fn back(c: &mut dyn Canvas, card: &Card) {
         c.line(&[(x0, y), (x0 + w, y)], INK, 0.3);
     }
     for &x in &cols[1..4] {
-        c.line(&[(x, top), (x, bottom)], INK, if x == cols[2] { 0.5 } else { 0.3 });
+        c.line(
+            &[(x, top), (x, bottom)],
+            INK,
+            if x == cols[2] { 0.5 } else { 0.3 },
+        );
     }
     for pair in 0..2 {
         let (a, b) = (cols[pair * 2], cols[pair * 2 + 1]);
-        let centre = |c: &mut dyn Canvas, l: f32, r: f32, y: f32, style: Style, text: &str, color: Rgb8| {
-            let size = fit(style, 5.5, 4.0, r - l - 1.0, text);
-            c.text(style, size, ((l + r) / 2.0 - measure(style, size, text) / 2.0, y), color, text);
-        };
+        let centre =
+            |c: &mut dyn Canvas, l: f32, r: f32, y: f32, style: Style, text: &str, color: Rgb8| {
+                let size = fit(style, 5.5, 4.0, r - l - 1.0, text);
+                c.text(
+                    style,
+                    size,
+                    ((l + r) / 2.0 - measure(style, size, text) / 2.0, y),
+                    color,
+                    text,
+                );
+            };
         centre(c, a, b, top - 3.0, Style::Bold, "年度", INK);
-        centre(c, b, cols[pair * 2 + 2], top - 3.0, Style::Bold, "年审结论", INK);
-        let shown: Vec<&(i32, String)> = card.reviews.iter().rev().take(rows * 2).collect::<Vec<_>>().into_iter().rev().collect();
+        centre(
+            c,
+            b,
+            cols[pair * 2 + 2],
+            top - 3.0,
+            Style::Bold,
+            "年审结论",
+            INK,
+        );
+        let shown: Vec<&(i32, String)> = card
+            .reviews
+            .iter()
+            .rev()
+            .take(rows * 2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         for r in 0..rows {
             if let Some((year, result)) = shown.get(pair * rows + r) {
                 let y = top - rh * (r as f32 + 1.0) - 3.0;
@@ -188,7 +290,13 @@ pub fn back(c: &mut dyn Canvas, card: &Card) {
     let mut y = bottom - 4.0;
     c.text(Style::Bold, 6.0, (x0, y), RED, "使用须知");
     let no = format!("证号 {}", card.number);
-    c.text(Style::Regular, 4.6, (x0 + w - measure(Style::Regular, 4.6, &no), y), LABEL, &no);
+    c.text(
+        Style::Regular,
+        4.6,
+        (x0 + w - measure(Style::Regular, 4.6, &no), y),
+        LABEL,
+        &no,
+    );
     y -= 3.2;
     for (i, note) in NOTES.iter().enumerate() {
         let text = format!("{}. {note}", i + 1);
@@ -200,7 +308,13 @@ pub fn back(c: &mut dyn Canvas, card: &Card) {
     if !card.supervisor.is_empty() {
         let size = 5.5;
         let s = &card.supervisor;
-        c.text(Style::Regular, size, (WIDTH / 2.0 - measure(Style::Regular, size, s) / 2.0, 3.4), LABEL, s);
+        c.text(
+            Style::Regular,
+            size,
+            (WIDTH / 2.0 - measure(Style::Regular, size, s) / 2.0, 3.4),
+            LABEL,
+            s,
+        );
     }
 }
 
@@ -242,18 +356,44 @@ pub struct Shifted<'a> {
 }
 
 impl Canvas for Shifted<'_> {
-    fn spaced_text(&mut self, style: Style, size: f32, (x, y): (f32, f32), color: Rgb8, spacing: f32, text: &str) {
-        self.inner.spaced_text(style, size, (x + self.by.0, y + self.by.1), color, spacing, text);
+    fn spaced_text(
+        &mut self,
+        style: Style,
+        size: f32,
+        (x, y): (f32, f32),
+        color: Rgb8,
+        spacing: f32,
+        text: &str,
+    ) {
+        self.inner.spaced_text(
+            style,
+            size,
+            (x + self.by.0, y + self.by.1),
+            color,
+            spacing,
+            text,
+        );
     }
-    fn rect(&mut self, (x, y): (f32, f32), size: (f32, f32), fill: Option<Rgb8>, stroke: Option<(Rgb8, f32)>) {
-        self.inner.rect((x + self.by.0, y + self.by.1), size, fill, stroke);
+    fn rect(
+        &mut self,
+        (x, y): (f32, f32),
+        size: (f32, f32),
+        fill: Option<Rgb8>,
+        stroke: Option<(Rgb8, f32)>,
+    ) {
+        self.inner
+            .rect((x + self.by.0, y + self.by.1), size, fill, stroke);
     }
     fn line(&mut self, points: &[(f32, f32)], color: Rgb8, width: f32) {
-        let moved: Vec<(f32, f32)> = points.iter().map(|(x, y)| (x + self.by.0, y + self.by.1)).collect();
+        let moved: Vec<(f32, f32)> = points
+            .iter()
+            .map(|(x, y)| (x + self.by.0, y + self.by.1))
+            .collect();
         self.inner.line(&moved, color, width);
     }
     fn picture(&mut self, what: Picture, (x, y): (f32, f32), size: (f32, f32)) {
-        self.inner.picture(what, (x + self.by.0, y + self.by.1), size);
+        self.inner
+            .picture(what, (x + self.by.0, y + self.by.1), size);
     }
 }
 

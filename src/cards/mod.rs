@@ -27,8 +27,9 @@ use layout::{Canvas, Card, Picture};
 pub const MAX_CARDS: usize = 20_000;
 /// A card's photo box is 19 × 25.4 mm; this is about 240 dpi.
 const PHOTO_PX: (u32, u32) = (180, 240);
-/// QR pixels per module in the PDF (drawn without smoothing at any size).
-const QR_SCALE: usize = 4;
+/// QR pixels per module in the PDF: one; the image is marked not to be interpolated, so
+/// viewers and printers scale its modules up square and sharp.
+const QR_SCALE: usize = 1;
 
 /// What signs and where the QR codes lead.
 pub struct Press<'a> {
@@ -84,11 +85,18 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
     let valid = CertState::Valid.label();
     let mut ids = Vec::new();
     let mut problems = Vec::new();
-    let numbers: Vec<&str> = sel.numbers.iter().map(|n| n.trim()).filter(|n| !n.is_empty()).collect();
+    let numbers: Vec<&str> = sel
+        .numbers
+        .iter()
+        .map(|n| n.trim())
+        .filter(|n| !n.is_empty())
+        .collect();
     if !numbers.is_empty() {
         let found = crate::certs::db::by_numbers(conn, &numbers)?;
         let paths: std::collections::HashMap<i64, String> =
-            db::unit_paths(conn, &found.iter().map(|r| r.id).collect::<Vec<_>>())?.into_iter().collect();
+            db::unit_paths(conn, &found.iter().map(|r| r.id).collect::<Vec<_>>())?
+                .into_iter()
+                .collect();
         for (i, n) in numbers.iter().enumerate() {
             let row = found.iter().find(|r| r.number == *n).filter(|r| {
                 scope_path
@@ -97,10 +105,14 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
             });
             match row {
                 None => problems.push(format!("第 {} 个证号 {n}：未找到", i + 1)),
-                Some(r) if r.state != valid => {
-                    problems.push(format!("第 {} 个证号 {n}：证件状态为“{}”，只能为有效证件制证", i + 1, r.state))
+                Some(r) if r.state != valid => problems.push(format!(
+                    "第 {} 个证号 {n}：证件状态为“{}”，只能为有效证件制证",
+                    i + 1,
+                    r.state
+                )),
+                Some(r) if ids.contains(&r.id) => {
+                    problems.push(format!("第 {} 个证号 {n}：重复", i + 1))
                 }
-                Some(r) if ids.contains(&r.id) => problems.push(format!("第 {} 个证号 {n}：重复", i + 1)),
                 Some(r) => ids.push(r.id),
             }
         }
@@ -108,7 +120,9 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
     if let Some(code) = sel.unit.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         let unit = crate::roster::db::unit_by_code(conn, code)?
             .filter(|u| scope_path.as_deref().is_none_or(|p| u.path.starts_with(p)))
-            .ok_or_else(|| Error::invalid("unit", format!("单位代码 {code} 不存在或不在管理范围内")))?;
+            .ok_or_else(|| {
+                Error::invalid("unit", format!("单位代码 {code} 不存在或不在管理范围内"))
+            })?;
         for id in db::valid_ids_under(conn, Some(&unit.path), valid)? {
             if !ids.contains(&id) {
                 ids.push(id);
@@ -132,7 +146,10 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
     if ids.len() > MAX_CARDS {
         return Err(Error::invalid(
             "numbers",
-            format!("一次最多制证 {MAX_CARDS} 张，本次 {} 张：请按单位分批", ids.len()),
+            format!(
+                "一次最多制证 {MAX_CARDS} 张，本次 {} 张：请按单位分批",
+                ids.len()
+            ),
         ));
     }
     Ok(ids)
@@ -159,15 +176,18 @@ pub fn prepare(conn: &mut DbConn, press: &Press, ids: &[i64]) -> Result<Vec<Prep
         photos.extend(db::photos(conn, &officers)?);
         found.extend(rows);
     }
-    let position: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let position: std::collections::HashMap<i64, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     found.sort_by_key(|f| position.get(&f.id).copied().unwrap_or(usize::MAX));
     let links = verify::card_links(press.keyring, press.algorithm, press.public_url, &found)?;
-    let date = |d: Option<chrono::NaiveDate>| d.map(crate::roster::rules::chinese_date).unwrap_or_else(|| "—".into());
+    let date = |d: Option<chrono::NaiveDate>| {
+        d.map(crate::roster::rules::chinese_date)
+            .unwrap_or_else(|| "—".into())
+    };
     found
         .into_iter()
         .zip(links)
         .map(|(f, link)| {
-            let qr = qr_modules(&link)?;
             let photo = photos.remove(&f.officer_id);
             Ok(Prepared {
                 card: Card {
@@ -182,7 +202,8 @@ pub fn prepare(conn: &mut DbConn, press: &Press, ids: &[i64]) -> Result<Vec<Prep
                     region: f.region,
                     issuer: f.issuer,
                     supervisor: press.supervisor.to_string(),
-                    qr,
+                    // drawn later, on every core ([`rasterise`])
+                    qr: (Vec::new(), 0),
                 },
                 photo,
                 link,
@@ -227,7 +248,15 @@ fn qr_pixels((modules, width): &(Vec<bool>, usize)) -> (Vec<u8>, usize) {
 fn check_fonts(cards: &[Prepared]) -> Result<()> {
     for p in cards {
         let c = &p.card;
-        let text = [&c.name, &c.unit, &c.category, &c.region, &c.issuer, &c.number, &c.supervisor];
+        let text = [
+            &c.name,
+            &c.unit,
+            &c.category,
+            &c.region,
+            &c.issuer,
+            &c.number,
+            &c.supervisor,
+        ];
         for t in text {
             if let Err(e) = pdf::check_printable(t) {
                 return Err(Error::invalid(
@@ -240,17 +269,27 @@ fn check_fonts(cards: &[Prepared]) -> Result<()> {
     Ok(())
 }
 
-/// Decodes every photo, on every core; a photo that cannot be decoded refuses the run.
-fn decode_photos(cards: &[Prepared]) -> Result<Vec<Option<printpdf::RawImage>>> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8);
+/// Encodes every QR code and decodes every photo, on every core (the costly part of a large
+/// run); a photo that cannot be decoded refuses the run.
+fn rasterise(cards: &mut [Prepared]) -> Result<Vec<Option<printpdf::RawImage>>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
     let chunk = cards.len().div_ceil(threads).max(1);
     let results: Vec<Result<Vec<Option<printpdf::RawImage>>>> = std::thread::scope(|s| {
         let handles: Vec<_> = cards
-            .chunks(chunk)
+            .chunks_mut(chunk)
             .map(|part| {
                 s.spawn(move || {
-                    part.iter()
-                        .map(|p| match &p.photo {
+                    part.iter_mut()
+                        .map(|p| {
+                            p.card.qr = qr_modules(&p.link)?;
+                            Ok(p)
+                        })
+                        .map(|p: Result<&mut Prepared>| {
+                            match p {
+                            Err(e) => Err(e),
+                            Ok(p) => match &p.photo {
                             None => Ok(None),
                             Some(bytes) => pdf::photo_image(bytes, PHOTO_PX).map(Some).map_err(|_| {
                                 Error::invalid(
@@ -261,6 +300,8 @@ fn decode_photos(cards: &[Prepared]) -> Result<Vec<Option<printpdf::RawImage>>> 
                                     ),
                                 )
                             }),
+                            },
+                        }
                         })
                         .collect()
                 })
@@ -268,7 +309,10 @@ fn decode_photos(cards: &[Prepared]) -> Result<Vec<Option<printpdf::RawImage>>> 
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("照片解码线程失败")))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Internal(anyhow::anyhow!("照片解码线程失败"))))
+            })
             .collect()
     });
     let mut all = Vec::with_capacity(cards.len());
@@ -286,10 +330,24 @@ struct PdfCanvas<'a> {
 }
 
 impl Canvas for PdfCanvas<'_> {
-    fn spaced_text(&mut self, style: Style, size: f32, at: (f32, f32), color: Rgb8, spacing: f32, text: &str) {
+    fn spaced_text(
+        &mut self,
+        style: Style,
+        size: f32,
+        at: (f32, f32),
+        color: Rgb8,
+        spacing: f32,
+        text: &str,
+    ) {
         self.page.text_spaced(style, size, at, color, spacing, text);
     }
-    fn rect(&mut self, at: (f32, f32), size: (f32, f32), fill: Option<Rgb8>, stroke: Option<(Rgb8, f32)>) {
+    fn rect(
+        &mut self,
+        at: (f32, f32),
+        size: (f32, f32),
+        fill: Option<Rgb8>,
+        stroke: Option<(Rgb8, f32)>,
+    ) {
         self.page.rect(at, size, fill, stroke);
     }
     fn line(&mut self, points: &[(f32, f32)], color: Rgb8, width: f32) {
@@ -308,9 +366,9 @@ impl Canvas for PdfCanvas<'_> {
 }
 
 /// The PDF of these cards.
-pub fn render(cards: Vec<Prepared>, layout: Layout) -> Result<Vec<u8>> {
+pub fn render(mut cards: Vec<Prepared>, layout: Layout) -> Result<Vec<u8>> {
     check_fonts(&cards)?;
-    let photos = decode_photos(&cards)?;
+    let photos = rasterise(&mut cards)?;
     let mut doc = Doc::new("行政执法证");
     doc.set_jpeg_quality(0.8);
     let images: Vec<(Option<ImageId>, ImageId)> = cards
@@ -326,22 +384,46 @@ pub fn render(cards: Vec<Prepared>, layout: Layout) -> Result<Vec<u8>> {
         Layout::Card => {
             for (p, (photo, qr)) in cards.iter().zip(&images) {
                 let page = doc.page(layout::WIDTH, layout::HEIGHT);
-                layout::front(&mut PdfCanvas { page, photo: *photo, qr: *qr }, &p.card);
+                layout::front(
+                    &mut PdfCanvas {
+                        page,
+                        photo: *photo,
+                        qr: *qr,
+                    },
+                    &p.card,
+                );
                 let page = doc.page(layout::WIDTH, layout::HEIGHT);
-                layout::back(&mut PdfCanvas { page, photo: *photo, qr: *qr }, &p.card);
+                layout::back(
+                    &mut PdfCanvas {
+                        page,
+                        photo: *photo,
+                        qr: *qr,
+                    },
+                    &p.card,
+                );
             }
         }
         Layout::A4 => {
-            for (sheet, imgs) in cards.chunks(layout::PER_SHEET).zip(images.chunks(layout::PER_SHEET)) {
+            for (sheet, imgs) in cards
+                .chunks(layout::PER_SHEET)
+                .zip(images.chunks(layout::PER_SHEET))
+            {
                 for back in [false, true] {
                     let page = doc.page(layout::A4_WIDTH, layout::A4_HEIGHT);
                     for (i, (p, (photo, qr))) in sheet.iter().zip(imgs).enumerate() {
                         let at = layout::a4_slot(i, back);
-                        let mut canvas = PdfCanvas { page: &mut *page, photo: *photo, qr: *qr };
+                        let mut canvas = PdfCanvas {
+                            page: &mut *page,
+                            photo: *photo,
+                            qr: *qr,
+                        };
                         if !back {
                             layout::cut_marks(&mut canvas, at);
                         }
-                        let mut shifted = layout::Shifted { inner: &mut canvas, by: at };
+                        let mut shifted = layout::Shifted {
+                            inner: &mut canvas,
+                            by: at,
+                        };
                         if back {
                             layout::back(&mut shifted, &p.card);
                         } else {
@@ -363,7 +445,10 @@ struct SvgCanvas {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn rgb(c: Rgb8) -> String {
@@ -371,9 +456,25 @@ fn rgb(c: Rgb8) -> String {
 }
 
 impl Canvas for SvgCanvas {
-    fn spaced_text(&mut self, style: Style, size: f32, (x, y): (f32, f32), color: Rgb8, spacing: f32, text: &str) {
-        let weight = if style == Style::Bold { " font-weight=\"bold\"" } else { "" };
-        let spacing = if spacing != 0.0 { format!(" letter-spacing=\"{spacing:.2}\"") } else { String::new() };
+    fn spaced_text(
+        &mut self,
+        style: Style,
+        size: f32,
+        (x, y): (f32, f32),
+        color: Rgb8,
+        spacing: f32,
+        text: &str,
+    ) {
+        let weight = if style == Style::Bold {
+            " font-weight=\"bold\""
+        } else {
+            ""
+        };
+        let spacing = if spacing != 0.0 {
+            format!(" letter-spacing=\"{spacing:.2}\"")
+        } else {
+            String::new()
+        };
         self.out.push_str(&format!(
             "<text x=\"{x:.2}\" y=\"{:.2}\" font-size=\"{:.3}\" fill=\"{}\"{weight}{spacing}>{}</text>",
             layout::HEIGHT - y,
@@ -382,10 +483,20 @@ impl Canvas for SvgCanvas {
             esc(text)
         ));
     }
-    fn rect(&mut self, (x, y): (f32, f32), (w, h): (f32, f32), fill: Option<Rgb8>, stroke: Option<(Rgb8, f32)>) {
+    fn rect(
+        &mut self,
+        (x, y): (f32, f32),
+        (w, h): (f32, f32),
+        fill: Option<Rgb8>,
+        stroke: Option<(Rgb8, f32)>,
+    ) {
         let fill = fill.map_or("none".to_string(), rgb);
         let stroke = stroke.map_or(String::new(), |(c, pt)| {
-            format!(" stroke=\"{}\" stroke-width=\"{:.3}\"", rgb(c), pt * 25.4 / 72.0)
+            format!(
+                " stroke=\"{}\" stroke-width=\"{:.3}\"",
+                rgb(c),
+                pt * 25.4 / 72.0
+            )
         });
         self.out.push_str(&format!(
             "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"{w:.2}\" height=\"{h:.2}\" fill=\"{fill}\"{stroke}/>",
@@ -393,7 +504,10 @@ impl Canvas for SvgCanvas {
         ));
     }
     fn line(&mut self, points: &[(f32, f32)], color: Rgb8, width: f32) {
-        let pts: Vec<String> = points.iter().map(|(x, y)| format!("{x:.2},{:.2}", layout::HEIGHT - y)).collect();
+        let pts: Vec<String> = points
+            .iter()
+            .map(|(x, y)| format!("{x:.2},{:.2}", layout::HEIGHT - y))
+            .collect();
         self.out.push_str(&format!(
             "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{:.3}\"/>",
             pts.join(" "),
@@ -418,7 +532,11 @@ impl Canvas for SvgCanvas {
                 for r in 0..*n {
                     for c in 0..*n {
                         if modules[r * n + c] {
-                            d.push_str(&format!("M{:.3} {:.3}h{m:.3}v{m:.3}h-{m:.3}z", x + (c as f32 + 2.0) * m, top + (r as f32 + 2.0) * m));
+                            d.push_str(&format!(
+                                "M{:.3} {:.3}h{m:.3}v{m:.3}h-{m:.3}z",
+                                x + (c as f32 + 2.0) * m,
+                                top + (r as f32 + 2.0) * m
+                            ));
                         }
                     }
                 }
@@ -437,9 +555,16 @@ pub fn svg(p: &Prepared, back: bool) -> String {
             Ok(imagesize::ImageType::Png) => "image/png",
             _ => "image/jpeg",
         };
-        format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+        format!(
+            "data:{mime};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
     });
-    let mut c = SvgCanvas { out: String::new(), photo, qr: p.card.qr.clone() };
+    let mut c = SvgCanvas {
+        out: String::new(),
+        photo,
+        qr: p.card.qr.clone(),
+    };
     if back {
         layout::back(&mut c, &p.card);
     } else {
@@ -473,10 +598,17 @@ pub fn one(conn: &mut DbConn, grant: &Grant, press: &Press, number: &str) -> Res
     let row = crate::certs::db::by_number(conn, &detail.certificate.number)?
         .ok_or_else(|| Error::not_found("执法证"))?;
     let mut cards = prepare(conn, press, &[row.id])?;
-    cards.pop().ok_or_else(|| Error::not_found("执法证"))
+    let mut one = cards.pop().ok_or_else(|| Error::not_found("执法证"))?;
+    one.card.qr = qr_modules(&one.link)?;
+    Ok(one)
 }
 
-pub fn qr_content(conn: &mut DbConn, grant: &Grant, press: &Press, number: &str) -> Result<QrContent> {
+pub fn qr_content(
+    conn: &mut DbConn,
+    grant: &Grant,
+    press: &Press,
+    number: &str,
+) -> Result<QrContent> {
     let p = one(conn, grant, press, number)?;
     Ok(QrContent {
         number: p.card.number,
@@ -486,11 +618,20 @@ pub fn qr_content(conn: &mut DbConn, grant: &Grant, press: &Press, number: &str)
 }
 
 /// Prints a selection: checks it, then draws it.
-pub fn print(conn: &mut DbConn, grant: &Grant, press: &Press, sel: &Selection) -> Result<(Vec<u8>, usize)> {
+pub fn print(
+    conn: &mut DbConn,
+    grant: &Grant,
+    press: &Press,
+    sel: &Selection,
+) -> Result<(Vec<u8>, usize)> {
     let ids = resolve(conn, grant, sel)?;
     let cards = prepare(conn, press, &ids)?;
     let n = cards.len();
-    let mut listed: Vec<&str> = cards.iter().take(50).map(|p| p.card.number.as_str()).collect();
+    let mut listed: Vec<&str> = cards
+        .iter()
+        .take(50)
+        .map(|p| p.card.number.as_str())
+        .collect();
     if n > listed.len() {
         listed.push("…");
     }
@@ -505,7 +646,10 @@ pub fn print(conn: &mut DbConn, grant: &Grant, press: &Press, sel: &Selection) -
     let pdf = render(cards, sel.layout)?;
     // who printed which cards is on the record (a card is a credential)
     crate::audit::transaction(conn, grant.actor(), |conn, rec| {
-        rec.record(conn, crate::audit::Change::new("cards.print", "certificate", n, summary))
+        rec.record(
+            conn,
+            crate::audit::Change::new("cards.print", "certificate", n, summary),
+        )
     })?;
     Ok((pdf, n))
 }

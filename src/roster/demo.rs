@@ -273,17 +273,20 @@ pub fn rows_to_csv(rows: &[[String; 11]]) -> Vec<u8> {
 /// blue or white ground, with a real photo's grain so the files weigh what real ones do), for
 /// demos and the card-printing benchmark. Officers who have a photo keep it.
 pub fn photos(conn: &mut DbConn, unit_code: &str, seed: u64) -> Result<usize> {
-    use diesel::prelude::*;
     use crate::db::schema::{officers, units};
-    let unit = db::unit_by_code(conn, unit_code)?
-        .ok_or_else(|| crate::error::Error::invalid("unit", format!("单位代码 {unit_code} 不存在")))?;
+    use diesel::prelude::*;
+    let unit = db::unit_by_code(conn, unit_code)?.ok_or_else(|| {
+        crate::error::Error::invalid("unit", format!("单位代码 {unit_code} 不存在"))
+    })?;
     let ids: Vec<i64> = officers::table
         .inner_join(units::table.on(units::id.eq(officers::unit_id)))
         .filter(units::path.like(format!("{}%", unit.path)))
         .filter(officers::has_photo.eq(false))
         .select(officers::id)
         .load(conn)?;
-    let variants: Vec<Vec<u8>> = (0..24).map(|v| portrait(seed.wrapping_add(v))).collect::<Result<_>>()?;
+    let variants: Vec<Vec<u8>> = (0..24)
+        .map(|v| portrait(seed.wrapping_add(v)))
+        .collect::<Result<_>>()?;
     let now = crate::db::now();
     for chunk in ids.chunks(1000) {
         conn.transaction(|conn| {
@@ -300,13 +303,19 @@ pub fn photos(conn: &mut DbConn, unit_code: &str, seed: u64) -> Result<usize> {
 fn portrait(seed: u64) -> Result<Vec<u8>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let ground = [[67u8, 142, 219], [250, 250, 250], [200, 30, 40]][rng.random_range(0..3)];
-    let skin = [rng.random_range(200..235), rng.random_range(160..190), rng.random_range(130..160)];
+    let skin = [
+        rng.random_range(200..235),
+        rng.random_range(160..190),
+        rng.random_range(130..160),
+    ];
     let (w, h) = (300u32, 400u32);
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         let (fx, fy) = (x as f32, y as f32);
         let face = ((fx - 150.0) / 62.0).powi(2) + ((fy - 165.0) / 82.0).powi(2) <= 1.0;
-        let hair = ((fx - 150.0) / 70.0).powi(2) + ((fy - 130.0) / 72.0).powi(2) <= 1.0 && fy < 140.0;
-        let body = fy > 255.0 && ((fx - 150.0) / 140.0).powi(2) + ((fy - 420.0) / 170.0).powi(2) <= 1.0;
+        let hair =
+            ((fx - 150.0) / 70.0).powi(2) + ((fy - 130.0) / 72.0).powi(2) <= 1.0 && fy < 140.0;
+        let body =
+            fy > 255.0 && ((fx - 150.0) / 140.0).powi(2) + ((fy - 420.0) / 170.0).powi(2) <= 1.0;
         let base = if hair {
             [25, 22, 20]
         } else if face {
@@ -317,7 +326,9 @@ fn portrait(seed: u64) -> Result<Vec<u8>> {
             ground
         };
         // grain
-        let n = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503) ^ seed as u32) % 23) as i16 - 11;
+        let n = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503) ^ seed as u32) % 23)
+            as i16
+            - 11;
         image::Rgb(base.map(|c| (c as i16 + n).clamp(0, 255) as u8))
     });
     let mut out = Vec::new();

@@ -238,7 +238,10 @@ impl PublicKeys {
     }
 
     pub fn get(&self, key_id: &str) -> Option<&PublicKey> {
-        self.keys.iter().find(|(id, _)| id == key_id).map(|(_, k)| k)
+        self.keys
+            .iter()
+            .find(|(id, _)| id == key_id)
+            .map(|(_, k)| k)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &PublicKey)> {
@@ -509,7 +512,10 @@ fn parse(path: &Path, text: &str, secret_allowed: bool) -> anyhow::Result<KeyFil
         }
         let mut parts = line.split_whitespace();
         let (Some(kind), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(refuse(n, "应为“secret-ed25519 十六进制”“public-sm2 十六进制”这样的两段"));
+            return Err(refuse(
+                n,
+                "应为“secret-ed25519 十六进制”“public-sm2 十六进制”这样的两段",
+            ));
         };
         let bytes = hex::decode(value).map_err(|_| refuse(n, "密钥应为十六进制数"))?;
         let secret = Algorithm::ALL.into_iter().find(|a| a.secret_tag() == kind);
@@ -625,7 +631,8 @@ mod tests {
     #[test]
     fn tampered_message_or_signature_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let k = Keyring::load_or_create(&dir.path().join("signing.key"), Algorithm::Ed25519).unwrap();
+        let k =
+            Keyring::load_or_create(&dir.path().join("signing.key"), Algorithm::Ed25519).unwrap();
         let mut sig = k.sign(b"seq 7");
         assert!(!k.verify(k.key_id(), b"seq 8", &sig));
         assert!(!k.verify("0000000000000000", b"seq 7", &sig));
@@ -639,7 +646,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (text, says) in [
             ("", "没有 secret-ed25519"),
-            ("secret-sm2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n", "没有 secret-ed25519"),
+            (
+                "secret-sm2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n",
+                "没有 secret-ed25519",
+            ),
             ("secret-ed25519 abc\n", "第 1 行"),
             (
                 "# c\nsecret-ed25519 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff extra\n",
@@ -649,7 +659,9 @@ mod tests {
         ] {
             let path = dir.path().join("bad.key");
             std::fs::write(&path, text).unwrap();
-            let e = Keyring::load_or_create(&path, Algorithm::Ed25519).unwrap_err().to_string();
+            let e = Keyring::load_or_create(&path, Algorithm::Ed25519)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(says) && e.contains("不会被自动替换"), "{e}");
             assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
         }

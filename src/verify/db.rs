@@ -4,7 +4,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{api_keys as ak, cert_reviews as cr, certificates as ct, officers as of, units as un};
+use crate::db::schema::{
+    api_keys as ak, cert_reviews as cr, certificates as ct, officers as of, units as un,
+};
 
 /// What a verifier may learn of a certificate, straight from the register.
 #[derive(Debug, Clone, Queryable)]
@@ -163,7 +165,12 @@ pub fn revoke_key(conn: &mut DbConn, id: i64, by: &str, at: NaiveDateTime) -> Qu
 }
 
 /// Counts one call checking `numbers` certificates.
-pub fn count_use(conn: &mut DbConn, id: i64, numbers: i64, at: NaiveDateTime) -> QueryResult<usize> {
+pub fn count_use(
+    conn: &mut DbConn,
+    id: i64,
+    numbers: i64,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(ak::table.find(id))
         .set((
             ak::calls.eq(ak::calls + 1),

@@ -67,7 +67,15 @@ impl std::fmt::Display for Figures {
         write!(
             f,
             "{}: {} requests in {:.1} s = {:.0}/s; p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.1} ms; status {:?}",
-            self.name, self.requests, self.seconds, self.rps, self.p50_ms, self.p90_ms, self.p99_ms, self.max_ms, self.statuses
+            self.name,
+            self.requests,
+            self.seconds,
+            self.rps,
+            self.p50_ms,
+            self.p90_ms,
+            self.p99_ms,
+            self.max_ms,
+            self.statuses
         )?;
         for (e, n) in &self.errors {
             write!(f, "\n  {n} × {e}")?;
@@ -136,7 +144,8 @@ impl Conn {
     async fn call(&mut self, request: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
         self.stream.write_all(request).await?;
         self.buf.clear();
-        let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+        let bad =
+            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
         let head_end = loop {
             if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 break i + 4;
@@ -359,8 +368,14 @@ pub fn run(o: Options) -> anyhow::Result<Report> {
 mod tests {
     #[test]
     fn addresses_are_read() {
-        assert_eq!(super::authority("http://127.0.0.1:8080/").unwrap(), "127.0.0.1:8080");
-        assert_eq!(super::authority("http://example.org").unwrap(), "example.org:80");
+        assert_eq!(
+            super::authority("http://127.0.0.1:8080/").unwrap(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            super::authority("http://example.org").unwrap(),
+            "example.org:80"
+        );
         assert!(super::authority("https://example.org").is_err());
     }
 }

@@ -119,7 +119,13 @@ pub fn normalise(pattern: &crate::certs::rules::Pattern, raw: &str) -> Result<St
 
 const NOT_FOUND: &str = "未查到该执法证：请核对证号。如确认证号无误，该证件可能不是本机关颁发的";
 
-fn checked(found: db::Found, review: Option<(i32, String)>, name: Option<&str>, today: NaiveDate, at: &str) -> Checked {
+fn checked(
+    found: db::Found,
+    review: Option<(i32, String)>,
+    name: Option<&str>,
+    today: NaiveDate,
+    at: &str,
+) -> Checked {
     let mut state = found.state.clone();
     let expired = found.valid_until.is_some_and(|d| d < today);
     if state == CertState::Valid.label() && expired {
@@ -164,7 +170,13 @@ pub fn lookup(
         .into_iter()
         .next()
         .map(|(_, y, r)| (y, r));
-    Ok(checked(found, review, name, crate::db::now().date(), &now_text()))
+    Ok(checked(
+        found,
+        review,
+        name,
+        crate::db::now().date(),
+        &now_text(),
+    ))
 }
 
 /// Looks up to [`MAX_BATCH`] numbers up at once, in the order sent.
@@ -179,11 +191,17 @@ pub fn lookup_many(
     if numbers.len() > MAX_BATCH {
         return Err(Error::invalid(
             "numbers",
-            format!("一次最多核验 {MAX_BATCH} 个证号，本次 {} 个：请分批提交", numbers.len()),
+            format!(
+                "一次最多核验 {MAX_BATCH} 个证号，本次 {} 个：请分批提交",
+                numbers.len()
+            ),
         ));
     }
     let normalised: Vec<Result<String>> = numbers.iter().map(|n| normalise(pattern, n)).collect();
-    let wanted: Vec<String> = normalised.iter().filter_map(|n| n.as_ref().ok().cloned()).collect();
+    let wanted: Vec<String> = normalised
+        .iter()
+        .filter_map(|n| n.as_ref().ok().cloned())
+        .collect();
     let found = db::by_numbers(conn, &wanted)?;
     let ids: Vec<i64> = found.iter().map(|f| f.id).collect();
     let reviews: std::collections::HashMap<i64, (i32, String)> = db::latest_reviews(conn, &ids)?
@@ -347,7 +365,12 @@ pub fn published_keys(keyring: &Keyring, algorithm: Algorithm, issuer: &str) -> 
                 key_id: id.to_string(),
                 algorithm: k.algorithm().as_str().into(),
                 public_key: hex::encode(k.to_bytes()),
-                status: if keyring.is_current(id) { "current" } else { "retired" }.into(),
+                status: if keyring.is_current(id) {
+                    "current"
+                } else {
+                    "retired"
+                }
+                .into(),
             })
             .collect(),
     }
@@ -358,7 +381,8 @@ impl PublishedKeys {
     pub fn to_public_keys(&self) -> crate::signing::PublicKeys {
         let mut keys = crate::signing::PublicKeys::new();
         for k in &self.keys {
-            if let (Some(alg), Ok(bytes)) = (Algorithm::parse(&k.algorithm), hex::decode(&k.public_key))
+            if let (Some(alg), Ok(bytes)) =
+                (Algorithm::parse(&k.algorithm), hex::decode(&k.public_key))
                 && let Some(key) = crate::signing::PublicKey::from_bytes(alg, &bytes)
                 && key.id() == k.key_id
             {
@@ -392,7 +416,8 @@ pub struct ApiKey {
 }
 
 fn time(t: chrono::NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl From<db::KeyRow> for ApiKey {
@@ -423,16 +448,26 @@ fn bureau_only(grant: &Grant) -> Result<()> {
     grant.require(Capability::ManageCerts)?;
     match grant.scope() {
         Scope::All => Ok(()),
-        _ => Err(Error::Forbidden("只有司法局管理员可以管理核验接口密钥".into())),
+        _ => Err(Error::Forbidden(
+            "只有司法局管理员可以管理核验接口密钥".into(),
+        )),
     }
 }
 
 /// Issues a key to an agency: the key itself is returned once and only its hash is kept.
-pub fn issue_key(conn: &mut DbConn, grant: &Grant, name: &str, contact: &str) -> Result<(ApiKey, String)> {
+pub fn issue_key(
+    conn: &mut DbConn,
+    grant: &Grant,
+    name: &str,
+    contact: &str,
+) -> Result<(ApiKey, String)> {
     bureau_only(grant)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(Error::invalid("name", "请填写使用单位名称（不超过 100 字）"));
+        return Err(Error::invalid(
+            "name",
+            "请填写使用单位名称（不超过 100 字）",
+        ));
     }
     let contact = contact.trim();
     if contact.chars().count() > 100 {
@@ -462,7 +497,12 @@ pub fn issue_key(conn: &mut DbConn, grant: &Grant, name: &str, contact: &str) ->
         )?;
         rec.record(
             conn,
-            Change::new("verify.key_issue", "api_key", id, format!("向“{name}”发放核验接口密钥 {prefix}…")),
+            Change::new(
+                "verify.key_issue",
+                "api_key",
+                id,
+                format!("向“{name}”发放核验接口密钥 {prefix}…"),
+            ),
         )?;
         Ok(db::key(conn, id)?.ok_or_else(|| Error::not_found("密钥"))?)
     })?;
@@ -485,9 +525,16 @@ pub fn revoke_key(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<ApiKey> {
         db::revoke_key(conn, id, &actor.name, crate::db::now())?;
         rec.record(
             conn,
-            Change::new("verify.key_revoke", "api_key", id, format!("作废“{}”的核验接口密钥 {}…", key.name, key.prefix)),
+            Change::new(
+                "verify.key_revoke",
+                "api_key",
+                id,
+                format!("作废“{}”的核验接口密钥 {}…", key.name, key.prefix),
+            ),
         )?;
-        Ok(db::key(conn, id)?.ok_or_else(|| Error::not_found("密钥"))?.into())
+        Ok(db::key(conn, id)?
+            .ok_or_else(|| Error::not_found("密钥"))?
+            .into())
     })
 }
 

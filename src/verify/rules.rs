@@ -395,7 +395,10 @@ pub fn check_offline(
         return forged(Some(signed.claims), reason);
     }
     if !signed.verify(keys) {
-        return forged(Some(signed.claims), "签名无效：二维码内容被改动或伪造".into());
+        return forged(
+            Some(signed.claims),
+            "签名无效：二维码内容被改动或伪造".into(),
+        );
     }
     let claims = signed.claims;
     let status = list.map(|l| {
@@ -406,8 +409,16 @@ pub fn check_offline(
         )
     });
     let (verdict, reason, status_checked) = match status {
-        Some((Some(true), _, at)) => (Verdict::Revoked, format!("状态列表（{at}）记载此证已吊销或注销"), true),
-        Some((_, Some(true), at)) => (Verdict::Suspended, format!("状态列表（{at}）记载此证暂扣中"), true),
+        Some((Some(true), _, at)) => (
+            Verdict::Revoked,
+            format!("状态列表（{at}）记载此证已吊销或注销"),
+            true,
+        ),
+        Some((_, Some(true), at)) => (
+            Verdict::Suspended,
+            format!("状态列表（{at}）记载此证暂扣中"),
+            true,
+        ),
         _ if claims.valid_until.is_some_and(|d| d < today) => (
             Verdict::Expired,
             format!(
@@ -478,7 +489,12 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
     }
 
-    fn list(secret: &ed25519_dalek::SigningKey, keys: &PublicKeys, revoked: &[u32], suspended: &[u32]) -> OpenList {
+    fn list(
+        secret: &ed25519_dalek::SigningKey,
+        keys: &PublicKeys,
+        revoked: &[u32],
+        suspended: &[u32],
+    ) -> OpenList {
         use ed25519_dalek::Signer;
         let mut l = StatusList {
             version: 1,
@@ -505,7 +521,10 @@ mod tests {
         let read = decode(&link).unwrap();
         assert_eq!(read.claims, c);
         assert!(read.verify(&keys));
-        assert_eq!(check_offline(&link, &keys, None, today()).verdict, Verdict::Valid);
+        assert_eq!(
+            check_offline(&link, &keys, None, today()).verdict,
+            Verdict::Valid
+        );
     }
 
     #[test]
@@ -528,8 +547,17 @@ mod tests {
         let v = check_offline(&foreign, &keys, None, today());
         assert_eq!(v.verdict, Verdict::Forged);
         assert!(v.reason.contains("不在公钥列表"));
-        for junk in ["", "hello", "https://example.com/v/", "AAAA", &"A".repeat(5000)] {
-            assert_eq!(check_offline(junk, &keys, None, today()).verdict, Verdict::Forged);
+        for junk in [
+            "",
+            "hello",
+            "https://example.com/v/",
+            "AAAA",
+            &"A".repeat(5000),
+        ] {
+            assert_eq!(
+                check_offline(junk, &keys, None, today()).verdict,
+                Verdict::Forged
+            );
         }
     }
 
@@ -541,11 +569,20 @@ mod tests {
         let v = check_offline(&payload, &keys, Some(&clean), today());
         assert_eq!((v.verdict, v.status_checked), (Verdict::Valid, true));
         let revoked = list(&secret, &keys, &[4242], &[]);
-        assert_eq!(check_offline(&payload, &keys, Some(&revoked), today()).verdict, Verdict::Revoked);
+        assert_eq!(
+            check_offline(&payload, &keys, Some(&revoked), today()).verdict,
+            Verdict::Revoked
+        );
         let suspended = list(&secret, &keys, &[], &[4242]);
-        assert_eq!(check_offline(&payload, &keys, Some(&suspended), today()).verdict, Verdict::Suspended);
+        assert_eq!(
+            check_offline(&payload, &keys, Some(&suspended), today()).verdict,
+            Verdict::Suspended
+        );
         let later = NaiveDate::from_ymd_opt(2031, 3, 1).unwrap();
-        assert_eq!(check_offline(&payload, &keys, Some(&clean), later).verdict, Verdict::Expired);
+        assert_eq!(
+            check_offline(&payload, &keys, Some(&clean), later).verdict,
+            Verdict::Expired
+        );
     }
 
     #[test]

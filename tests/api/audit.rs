@@ -396,7 +396,11 @@ both!(
 
         // nor does a checkpoint signed with the intruder's own key help
         let dir = tempfile::tempdir().unwrap();
-        let forger = zhifa::signing::Keyring::load_or_create(&dir.path().join("k"), zhifa::signing::Algorithm::Ed25519).unwrap();
+        let forger = zhifa::signing::Keyring::load_or_create(
+            &dir.path().join("k"),
+            zhifa::signing::Algorithm::Ed25519,
+        )
+        .unwrap();
         let at = zhifa::db::now();
         let sig = hex::encode(forger.sign(&zhifa::audit::rules::checkpoint_message(
             head.seq, &head.hash, &at,

@@ -888,3 +888,183 @@ both!(
         outcome.expect("the annual review works in the browser");
     }
 );
+
+/// What the page fetches from `path` (same session), as text: a JSON answer, or a file in base64.
+async fn fetch_in_page(
+    b: &WebDriver,
+    path: &str,
+    form: Option<&str>,
+    base64: bool,
+) -> WebDriverResult<String> {
+    let r = b
+        .execute_async(
+            r#"
+            const [path, form, base64, done] = arguments;
+            const init = form ? { method: 'POST', body: new FormData(document.getElementById(form)) } : {};
+            fetch(path, init).then(async (r) => {
+                if (!base64) { done(await r.text()); return; }
+                const bytes = new Uint8Array(await r.arrayBuffer());
+                let s = '';
+                for (let i = 0; i < bytes.length; i += 0x8000) {
+                    s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+                }
+                done(btoa(s));
+            }).catch((e) => done('ERROR ' + e));
+            "#,
+            vec![serde_json::json!(path), serde_json::json!(form), serde_json::json!(base64)],
+        )
+        .await?;
+    Ok(r.json().as_str().unwrap_or_default().to_string())
+}
+
+both!(
+    a_card_is_printed_and_verified_online_and_offline_in_the_browser,
+    |app: TestApp| async move {
+        use base64::Engine;
+        use zhifa::verify::rules::{Verdict, check_offline};
+        let Some(driver) = chromedriver() else { return };
+        let admin = app.admin().await;
+        let unit = app
+            .unit(
+                &admin,
+                "LL",
+                "松原市宁江区城市管理综合执法局",
+                "220702",
+                None,
+            )
+            .await;
+        let o = app
+            .officer(&admin, "王𬌗䶮", &id("220702", "1979-09-09", 9), unit)
+            .await;
+        let r = app
+            .client
+            .put(app.url(&format!("/api/v1/officers/{o}/photo")))
+            .bearer_auth(&admin)
+            .body(photo_jpeg(300, 400))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        let number = app
+            .post(
+                "/api/v1/certificates",
+                &admin,
+                serde_json::json!({"officer_id": o, "issued_on": "2026-03-01", "reason": "考试合格"}),
+            )
+            .await
+            .expect(201)["number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let b = browser(&driver).await;
+        let run = async {
+            sign_in(&b, &app).await?;
+            // from the certificate to the printing page: previews drawn
+            b.goto(app.url(&format!("/certificates/{number}"))).await?;
+            submit(&b, By::Id("cert-print-link")).await?;
+            let loaded = b
+                .execute_async(
+                    r#"const done = arguments[0];
+                    const imgs = [...document.querySelectorAll('img.card-preview')];
+                    Promise.all(imgs.map(i => i.complete ? 0 : new Promise(r => { i.onload = r; i.onerror = r; })))
+                      .then(() => done(imgs.map(i => i.naturalWidth)));"#,
+                    Vec::new(),
+                )
+                .await?;
+            let widths: Vec<u64> = loaded.convert()?;
+            assert_eq!(widths.len(), 2, "front and back previews");
+            assert!(widths.iter().all(|w| *w > 0), "{widths:?}");
+            // print: the rare name is in the PDF's text layer
+            let pdf = fetch_in_page(&b, "/cards/print", Some("cards-form"), true).await?;
+            let pdf = base64::engine::general_purpose::STANDARD
+                .decode(pdf)
+                .expect("a PDF");
+            assert!(pdf.starts_with(b"%PDF"));
+            assert!(pdf_text(&pdf).contains("王𬌗䶮"));
+
+            // what an inspector takes along before going offline
+            let qr: serde_json::Value = serde_json::from_str(
+                &fetch_in_page(
+                    &b,
+                    &format!("/api/v1/certificates/{number}/qr"),
+                    None,
+                    false,
+                )
+                .await?,
+            )
+            .unwrap();
+            let link = qr["link"].as_str().unwrap().to_string();
+            let keys: zhifa::verify::PublishedKeys =
+                serde_json::from_str(&fetch_in_page(&b, "/api/v1/keys", None, false).await?)
+                    .unwrap();
+            let keys = keys.to_public_keys();
+            let before: zhifa::verify::StatusList =
+                serde_json::from_str(&fetch_in_page(&b, "/api/v1/status-list", None, false).await?)
+                    .unwrap();
+
+            // the QR's page and the typed number both say valid
+            b.goto(app.url(&format!("/v/{}", qr["payload"].as_str().unwrap())))
+                .await?;
+            assert!(
+                b.find(By::Id("verify-qr"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("签名有效")
+            );
+            assert!(
+                b.find(By::Id("verify-state"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("有效")
+            );
+            b.goto(app.url("/verify")).await?;
+            b.find(By::Id("verify-input"))
+                .await?
+                .send_keys(&number)
+                .await?;
+            submit(&b, By::Id("verify-submit")).await?;
+            assert!(
+                b.find(By::Id("verify-state"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("有效")
+            );
+            assert_eq!(b.find(By::Id("verify-name")).await?.text().await?, "王*䶮");
+
+            // revoked on the certificate page: the verification page changes
+            b.goto(app.url(&format!("/certificates/{number}"))).await?;
+            change_state(
+                &b,
+                "revoke",
+                "以暴力方式执法",
+                "某省行政执法证件管理办法第二十一条",
+            )
+            .await?;
+            b.goto(app.url(&format!("/verify?number={number}"))).await?;
+            assert!(
+                b.find(By::Id("verify-state"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("吊销")
+            );
+            let after: zhifa::verify::StatusList =
+                serde_json::from_str(&fetch_in_page(&b, "/api/v1/status-list", None, false).await?)
+                    .unwrap();
+
+            // offline: the list from before the revocation misses it, the one after catches it
+            let today = chrono::Utc::now().date_naive();
+            let v = check_offline(&link, &keys, Some(&before.open(&keys).unwrap()), today);
+            assert_eq!(v.verdict, Verdict::Valid);
+            let v = check_offline(&link, &keys, Some(&after.open(&keys).unwrap()), today);
+            assert_eq!(v.verdict, Verdict::Revoked);
+            WebDriverResult::Ok(())
+        };
+        let outcome = run.await;
+        b.quit().await.ok();
+        outcome.expect("cards print and verify in the browser");
+    }
+);

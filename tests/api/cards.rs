@@ -35,9 +35,16 @@ async fn holders(app: &TestApp, admin: &str, unit: i64, names: &[&str]) -> Vec<S
     let mut numbers = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let o = app
-            .officer(admin, name, &id("220702", "1985-05-05", 100 + i as u16), unit)
+            .officer(
+                admin,
+                name,
+                &id("220702", "1985-05-05", 100 + i as u16),
+                unit,
+            )
             .await;
-        put_photo(app, admin, o, photo_jpeg(600, 800)).await.expect(204);
+        put_photo(app, admin, o, photo_jpeg(600, 800))
+            .await
+            .expect(204);
         let c = app
             .post(
                 "/api/v1/certificates",
@@ -55,14 +62,32 @@ both!(
     a_card_is_printed_with_its_rare_name_as_text_and_stays_small,
     |app: TestApp| async move {
         let admin = app.admin().await;
-        let unit = app.unit(&admin, "ZZ", "松原市宁江区市场监督管理局", "220702", None).await;
+        let unit = app
+            .unit(&admin, "ZZ", "松原市宁江区市场监督管理局", "220702", None)
+            .await;
         let numbers = holders(&app, &admin, unit, &["王𬌗䶮", "李䶮", "刘𠇔"]).await;
-        let (status, pdf) = print(&app, &admin, json!({"numbers": [numbers[0]], "layout": "card"})).await;
+        let (status, pdf) = print(
+            &app,
+            &admin,
+            json!({"numbers": [numbers[0]], "layout": "card"}),
+        )
+        .await;
         assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
         assert_eq!(pdf_pages(&pdf), 2, "front and back");
-        assert!(pdf.len() <= 200 * 1024, "one card with its photo: {} bytes", pdf.len());
+        assert!(
+            pdf.len() <= 200 * 1024,
+            "one card with its photo: {} bytes",
+            pdf.len()
+        );
         let text = pdf_text(&pdf);
-        for expected in ["行政执法证", "王𬌗䶮", numbers[0].as_str(), "松原市宁江区市场监督管理局", "年审记录", "使用须知"] {
+        for expected in [
+            "行政执法证",
+            "王𬌗䶮",
+            numbers[0].as_str(),
+            "松原市宁江区市场监督管理局",
+            "年审记录",
+            "使用须知",
+        ] {
             assert!(text.contains(expected), "{expected} not in {text}");
         }
         // a sheet: three cards on one A4 sheet of fronts and one of backs
@@ -76,7 +101,10 @@ both!(
         assert_eq!(status, 200);
         assert!(pdf_text(&pdf).contains("刘𠇔"));
         // printing is on the record
-        let audit = app.get("/api/v1/audit?action=cards.print", &admin).await.expect(200);
+        let audit = app
+            .get("/api/v1/audit?action=cards.print", &admin)
+            .await
+            .expect(200);
         assert!(audit.to_string().contains("制证 3 张"), "{audit}");
 
         // refused, naming the card: not valid, unknown; nothing printed
@@ -87,10 +115,18 @@ both!(
         )
         .await
         .expect(200);
-        let (status, body) = print(&app, &admin, json!({"numbers": [numbers[0], numbers[1], "不存在的证号"]})).await;
+        let (status, body) = print(
+            &app,
+            &admin,
+            json!({"numbers": [numbers[0], numbers[1], "不存在的证号"]}),
+        )
+        .await;
         assert_eq!(status, 422);
         let body = String::from_utf8_lossy(&body);
-        assert!(body.contains(&numbers[1]) && body.contains("暂扣") && body.contains("不存在的证号"), "{body}");
+        assert!(
+            body.contains(&numbers[1]) && body.contains("暂扣") && body.contains("不存在的证号"),
+            "{body}"
+        );
         let (status, _) = print(&app, &admin, json!({})).await;
         assert_eq!(status, 422);
     }
@@ -106,7 +142,10 @@ both!(
         let (status, body) = print(&app, &admin, json!({"numbers": numbers})).await;
         assert_eq!(status, 422);
         let body = String::from_utf8_lossy(&body);
-        assert!(body.contains("U+E000") && body.contains(&numbers[0]), "{body}");
+        assert!(
+            body.contains("U+E000") && body.contains(&numbers[0]),
+            "{body}"
+        );
     }
 );
 
@@ -120,13 +159,22 @@ both!(
         assert_eq!(r.status(), 303);
         let (status, html) = app.page(&format!("/cards?numbers={}", numbers[0])).await;
         assert_eq!(status, 200);
-        assert!(html.contains(&format!("/cards/preview/{}/front.svg", numbers[0])), "{html}");
+        assert!(
+            html.contains(&format!("/cards/preview/{}/front.svg", numbers[0])),
+            "{html}"
+        );
         for side in ["front", "back"] {
-            let (status, svg) = app.page(&format!("/cards/preview/{}/{side}.svg", numbers[0])).await;
+            let (status, svg) = app
+                .page(&format!("/cards/preview/{}/{side}.svg", numbers[0]))
+                .await;
             assert_eq!(status, 200);
             assert!(svg.starts_with("<svg"), "{svg}");
             if side == "front" {
-                assert!(svg.contains("周𬌗") && svg.contains("data:image/jpeg;base64,") && svg.contains("<path d=\"M"));
+                assert!(
+                    svg.contains("周𬌗")
+                        && svg.contains("data:image/jpeg;base64,")
+                        && svg.contains("<path d=\"M")
+                );
             } else {
                 assert!(svg.contains("年审记录"));
             }
@@ -135,7 +183,11 @@ both!(
         let r = app
             .client
             .post(app.url("/cards/print"))
-            .form(&[("csrf", csrf.as_str()), ("numbers", numbers[0].as_str()), ("layout", "card")])
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("numbers", numbers[0].as_str()),
+                ("layout", "card"),
+            ])
             .send()
             .await
             .unwrap();
@@ -146,7 +198,11 @@ both!(
         let r = app
             .client
             .post(app.url("/cards/print"))
-            .form(&[("csrf", csrf.as_str()), ("numbers", "没有这张证"), ("layout", "a4")])
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("numbers", "没有这张证"),
+                ("layout", "a4"),
+            ])
             .send()
             .await
             .unwrap();

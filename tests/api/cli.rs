@@ -515,14 +515,25 @@ async fn cards_are_printed_and_checked_offline_from_the_command_line() {
     let d = dir.path();
     let (ok, out) = zhifa(
         d,
-        &["demo-data", "--officers", "120", "--certificates", "--photos", "SY"],
+        &[
+            "demo-data",
+            "--officers",
+            "120",
+            "--certificates",
+            "--photos",
+            "SY",
+        ],
     );
     assert!(ok, "{out}");
     assert!(out.contains("示例证件照"), "{out}");
     let (ok, out) = zhifa(d, &["cards", "print", "city.pdf", "--unit", "SY"]);
     assert!(ok, "{out}");
     assert!(out.contains("张执法证"), "{out}");
-    assert!(std::fs::read(d.join("city.pdf")).unwrap().starts_with(b"%PDF"));
+    assert!(
+        std::fs::read(d.join("city.pdf"))
+            .unwrap()
+            .starts_with(b"%PDF")
+    );
     let (ok, out) = zhifa(d, &["cards", "print", "none.pdf", "不存在的证号"]);
     assert!(!ok && out.contains("不存在的证号"), "{out}");
     assert!(!d.join("none.pdf").exists());
@@ -568,21 +579,44 @@ async fn cards_are_printed_and_checked_offline_from_the_command_line() {
     let fetch = |path: &'static str, file: &'static str| {
         let (client, base) = (client.clone(), base.clone());
         async move {
-            let text = client.get(format!("{base}{path}")).send().await.unwrap().text().await.unwrap();
+            let text = client
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
             std::fs::write(d.join(file), text).unwrap();
         }
     };
     fetch("/api/v1/keys", "keys.json").await;
     fetch("/api/v1/status-list", "before.json").await;
     let offline = |list: &str| {
-        zhifa_code(d, &["verify-qr", &link, "--keys", "keys.json", "--status-list", list])
+        zhifa_code(
+            d,
+            &[
+                "verify-qr",
+                &link,
+                "--keys",
+                "keys.json",
+                "--status-list",
+                list,
+            ],
+        )
     };
     let (code, out) = offline("before.json");
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("有效（valid）") && out.contains(&number), "{out}");
+    assert!(
+        out.contains("有效（valid）") && out.contains(&number),
+        "{out}"
+    );
     let mut forged = link.clone();
     let at = forged.len() - 10;
-    forged.replace_range(at..at + 1, if &forged[at..at + 1] == "A" { "B" } else { "A" });
+    forged.replace_range(
+        at..at + 1,
+        if &forged[at..at + 1] == "A" { "B" } else { "A" },
+    );
     let (code, out) = zhifa_code(d, &["verify-qr", &forged, "--keys", "keys.json"]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("forged"), "{out}");

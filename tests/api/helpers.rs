@@ -462,6 +462,10 @@ fn photo_pixels(w: u32, h: u32) -> image::RgbImage {
             + ((y as f32 - h as f32 / 2.5) / (h as f32 / 5.0)).powi(2)
             <= 1.0;
         let n = ((x * 31 + y * 17) % 13) as u8;
-        if inside { image::Rgb([220 - n, 180, 150]) } else { image::Rgb([70, 140, 220 - n]) }
+        if inside {
+            image::Rgb([220 - n, 180, 150])
+        } else {
+            image::Rgb([70, 140, 220 - n])
+        }
     })
 }

@@ -45,7 +45,9 @@ both!(
     a_certificate_is_verified_online_and_a_change_shows_at_once_everywhere,
     |app: TestApp| async move {
         let (admin, number) = certificate(&app, "王𬌗䶮").await;
-        let v = public(&app, &format!("/api/v1/verify/{number}")).await.expect(200);
+        let v = public(&app, &format!("/api/v1/verify/{number}"))
+            .await
+            .expect(200);
         assert_eq!(v["valid"], true);
         assert_eq!(v["state"], "有效");
         assert_eq!(v["name"], "王*䶮");
@@ -54,11 +56,30 @@ both!(
         assert!(v["latest_review"].is_null());
         // nothing beyond the verifier's fields
         let text = v.to_string();
-        assert!(!text.contains("id_number") && !text.contains("1981") && !text.contains("officer"), "{text}");
+        assert!(
+            !text.contains("id_number") && !text.contains("1981") && !text.contains("officer"),
+            "{text}"
+        );
         // the name, if typed, is checked
-        let v = public(&app, &format!("/api/v1/verify/{number}?name={}", urlencoding::encode("王𬌗䶮"))).await.expect(200);
+        let v = public(
+            &app,
+            &format!(
+                "/api/v1/verify/{number}?name={}",
+                urlencoding::encode("王𬌗䶮")
+            ),
+        )
+        .await
+        .expect(200);
         assert_eq!(v["name_matches"], true);
-        let v = public(&app, &format!("/api/v1/verify/{number}?name={}", urlencoding::encode("王五"))).await.expect(200);
+        let v = public(
+            &app,
+            &format!(
+                "/api/v1/verify/{number}?name={}",
+                urlencoding::encode("王五")
+            ),
+        )
+        .await
+        .expect(200);
         assert_eq!(v["name_matches"], false);
         // a mistyped check character is "not a valid number", before any lookup
         let last = number.chars().last().unwrap();
@@ -69,13 +90,25 @@ both!(
         // an unknown number, well formed or not, reads the same
         let unknown = with_check("2207022600099");
         let a = public(&app, &format!("/api/v1/verify/{unknown}")).await;
-        let b = public(&app, &format!("/api/v1/verify/{}", urlencoding::encode("吉林执字第00123号"))).await;
+        let b = public(
+            &app,
+            &format!(
+                "/api/v1/verify/{}",
+                urlencoding::encode("吉林执字第00123号")
+            ),
+        )
+        .await;
         assert_eq!((a.status.as_u16(), b.status.as_u16()), (404, 404));
         assert_eq!(a.body["error"]["message"], b.body["error"]["message"]);
         // the page says the same, phone-sized
         let (status, html) = app.page(&format!("/verify?number={number}")).await;
         assert_eq!(status, 200);
-        assert!(html.contains("✔ 有效") && html.contains("王*䶮") && html.contains("width=device-width"), "{html}");
+        assert!(
+            html.contains("✔ 有效")
+                && html.contains("王*䶮")
+                && html.contains("width=device-width"),
+            "{html}"
+        );
         assert!(!html.contains("王𬌗䶮"));
         let (status, html) = app.page(&format!("/verify?number={typo}")).await;
         assert_eq!(status, 422);
@@ -91,8 +124,13 @@ both!(
         .await
         .expect(200);
         for a in [&app, &other] {
-            let v = public(a, &format!("/api/v1/verify/{number}")).await.expect(200);
-            assert_eq!((v["valid"].clone(), v["state"].clone()), (json!(false), json!("暂扣")));
+            let v = public(a, &format!("/api/v1/verify/{number}"))
+                .await
+                .expect(200);
+            assert_eq!(
+                (v["valid"].clone(), v["state"].clone()),
+                (json!(false), json!("暂扣"))
+            );
         }
         let (_, html) = other.page(&format!("/verify?number={number}")).await;
         assert!(html.contains("✘ 暂扣"), "{html}");
@@ -104,7 +142,11 @@ both!(
     |app: TestApp| async move {
         let (admin, number) = certificate(&app, "李四").await;
         let issued = app
-            .post("/api/v1/api-keys", &admin, json!({"name": "松原市市场监督管理局", "contact": "张科长 0438-1234567"}))
+            .post(
+                "/api/v1/api-keys",
+                &admin,
+                json!({"name": "松原市市场监督管理局", "contact": "张科长 0438-1234567"}),
+            )
             .await
             .expect(201);
         let secret = issued["secret"].as_str().unwrap().to_string();
@@ -119,12 +161,21 @@ both!(
             }
             async move { Resp::of(r.send().await.unwrap()).await }
         };
-        let typo = format!("{}{}", &number[..13], if number.ends_with('0') { '1' } else { '0' });
+        let typo = format!(
+            "{}{}",
+            &number[..13],
+            if number.ends_with('0') { '1' } else { '0' }
+        );
         let numbers = json!({"numbers": [number, with_check("2207022600099"), typo]});
         assert_eq!(call(None, numbers.clone()).await.status, 401);
         assert_eq!(call(Some("zfk_guess"), numbers.clone()).await.status, 401);
         let r = call(Some(&secret), numbers.clone()).await.expect(200);
-        let statuses: Vec<&str> = r["results"].as_array().unwrap().iter().map(|x| x["status"].as_str().unwrap()).collect();
+        let statuses: Vec<&str> = r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["status"].as_str().unwrap())
+            .collect();
         assert_eq!(statuses, ["found", "not_found", "invalid"]);
         assert_eq!(r["found"], 1);
         assert_eq!(r["results"][0]["certificate"]["name"], "李*");
@@ -134,7 +185,9 @@ both!(
         assert_eq!(r.status, 422);
         assert!(r.body.to_string().contains("1000"));
         let thousand: Vec<String> = std::iter::repeat_n(number.clone(), 1000).collect();
-        let r = call(Some(&secret), json!({"numbers": thousand})).await.expect(200);
+        let r = call(Some(&secret), json!({"numbers": thousand}))
+            .await
+            .expect(200);
         assert_eq!(r["found"], 1000);
         // every use counted
         let keys = app.get("/api/v1/api-keys", &admin).await.expect(200);
@@ -142,17 +195,37 @@ both!(
         assert_eq!(keys[0]["numbers"], 1003);
         assert!(keys[0]["last_used_at"].is_string());
         // a liaison may not manage keys
-        let unit = app.unit(&admin, "HYX", "核验测试局下属所", "220702", None).await;
-        let (_, password) = app.user(&admin, "liaison", "liaison", Some(unit), None).await;
-        let liaison = app.token("liaison", &password).await.expect(201)["token"].as_str().unwrap().to_string();
+        let unit = app
+            .unit(&admin, "HYX", "核验测试局下属所", "220702", None)
+            .await;
+        let (_, password) = app
+            .user(&admin, "liaison", "liaison", Some(unit), None)
+            .await;
+        let liaison = app.token("liaison", &password).await.expect(201)["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_eq!(app.get("/api/v1/api-keys", &liaison).await.status, 403);
         // revoked: refused at once, on every replica
         let id = issued["key"]["id"].as_i64().unwrap();
-        app.post(&format!("/api/v1/api-keys/{id}/revoke"), &admin, json!({})).await.expect(200);
+        app.post(&format!("/api/v1/api-keys/{id}/revoke"), &admin, json!({}))
+            .await
+            .expect(200);
         assert_eq!(call(Some(&secret), numbers.clone()).await.status, 401);
-        assert_eq!(app.post(&format!("/api/v1/api-keys/{id}/revoke"), &admin, json!({})).await.status, 409);
-        let audit = app.get("/api/v1/audit?action=verify.key_issue", &admin).await.expect(200);
-        assert!(audit.to_string().contains("松原市市场监督管理局"), "{audit}");
+        assert_eq!(
+            app.post(&format!("/api/v1/api-keys/{id}/revoke"), &admin, json!({}))
+                .await
+                .status,
+            409
+        );
+        let audit = app
+            .get("/api/v1/audit?action=verify.key_issue", &admin)
+            .await
+            .expect(200);
+        assert!(
+            audit.to_string().contains("松原市市场监督管理局"),
+            "{audit}"
+        );
     }
 );
 
@@ -162,8 +235,12 @@ async fn offline_materials(app: &TestApp, admin: &str, number: &str) -> (String,
         .await
         .expect(200);
     let link = qr["link"].as_str().unwrap().to_string();
-    assert!(link.starts_with(&format!("{}/v/", app.state.config.public_url)), "{link}");
-    let keys: PublishedKeys = serde_json::from_value(public(app, "/api/v1/keys").await.expect(200)).unwrap();
+    assert!(
+        link.starts_with(&format!("{}/v/", app.state.config.public_url)),
+        "{link}"
+    );
+    let keys: PublishedKeys =
+        serde_json::from_value(public(app, "/api/v1/keys").await.expect(200)).unwrap();
     (link, keys)
 }
 
@@ -175,7 +252,11 @@ async fn offline_scenario(app: TestApp, algorithm: &str) {
     let (admin, number) = certificate(&app, "赵𠇔").await;
     let (link, keys) = offline_materials(&app, &admin, &number).await;
     assert_eq!(keys.algorithm, algorithm);
-    assert!(keys.keys.iter().any(|k| k.algorithm == algorithm && k.status == "current"));
+    assert!(
+        keys.keys
+            .iter()
+            .any(|k| k.algorithm == algorithm && k.status == "current")
+    );
     let public_keys = keys.to_public_keys();
     let today = chrono::Utc::now().date_naive();
     let before = status_list(&app).await;
@@ -184,17 +265,28 @@ async fn offline_scenario(app: TestApp, algorithm: &str) {
     let v = check_offline(&link, &public_keys, Some(&open), today);
     assert_eq!(v.verdict, Verdict::Valid, "{}", v.reason);
     let claims = v.claims.unwrap();
-    assert_eq!((claims.number.as_str(), claims.masked_name.as_str()), (number.as_str(), "赵*"));
+    assert_eq!(
+        (claims.number.as_str(), claims.masked_name.as_str()),
+        (number.as_str(), "赵*")
+    );
     // the QR's page: signed, and the register's state now
-    let (status, html) = app.page(&format!("/v/{}", zhifa::verify::rules::payload_of(&link))).await;
+    let (status, html) = app
+        .page(&format!("/v/{}", zhifa::verify::rules::payload_of(&link)))
+        .await;
     assert_eq!(status, 200);
-    assert!(html.contains("二维码签名有效") && html.contains("✔ 有效"), "{html}");
+    assert!(
+        html.contains("二维码签名有效") && html.contains("✔ 有效"),
+        "{html}"
+    );
     // a forged QR says so
     let mut forged = zhifa::verify::rules::payload_of(&link).to_string();
     forged.replace_range(20..21, if &forged[20..21] == "A" { "B" } else { "A" });
     let (_, html) = app.page(&format!("/v/{forged}")).await;
     assert!(html.contains("签名无效"), "{html}");
-    assert_eq!(check_offline(&forged, &public_keys, Some(&open), today).verdict, Verdict::Forged);
+    assert_eq!(
+        check_offline(&forged, &public_keys, Some(&open), today).verdict,
+        Verdict::Forged
+    );
 
     // revoked: the list fetched afterwards catches it, even offline; the one before cannot
     app.post(
@@ -206,8 +298,14 @@ async fn offline_scenario(app: TestApp, algorithm: &str) {
     .expect(200);
     let after = status_list(&app).await;
     let opened = after.open(&public_keys).unwrap();
-    assert_eq!(check_offline(&link, &public_keys, Some(&opened), today).verdict, Verdict::Revoked);
-    assert_eq!(check_offline(&link, &public_keys, Some(&open), today).verdict, Verdict::Valid);
+    assert_eq!(
+        check_offline(&link, &public_keys, Some(&opened), today).verdict,
+        Verdict::Revoked
+    );
+    assert_eq!(
+        check_offline(&link, &public_keys, Some(&open), today).verdict,
+        Verdict::Valid
+    );
     // a list someone edited is refused
     let mut edited = after.clone();
     edited.revoked = before.revoked.clone();

@@ -17,6 +17,7 @@ use crate::web::ApiUser;
         (status = 400, response = super::openapi::BadRequest),
         (status = 401, response = super::openapi::Unauthenticated),
         (status = 403, response = super::openapi::Forbidden),
+        (status = 413, response = super::openapi::TooLarge),
         (status = 422, response = super::openapi::Invalid),
         (status = 503, response = super::openapi::Unavailable),
     )

@@ -264,7 +264,9 @@ pub async fn public_unit(
 ) -> ApiResult {
     let fields = state.certs.public;
     let l = state
-        .public_db(&req, move |c| certs::public::unit_listing(c, &fields, &code, &q))
+        .public_db(&req, move |c| {
+            certs::public::unit_listing(c, &fields, &code, &q)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(l))
 }

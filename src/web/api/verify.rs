@@ -70,7 +70,10 @@ fn presented_key(req: &HttpRequest) -> Option<String> {
             .map(|v| v.trim().to_string())
     };
     header("X-API-Key")
-        .or_else(|| header("Authorization").and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_string())))
+        .or_else(|| {
+            header("Authorization")
+                .and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
+        })
         .filter(|k| !k.is_empty())
 }
 
@@ -168,7 +171,12 @@ pub async fn status_list(state: web::Data<AppState>, req: HttpRequest) -> ApiRes
     let s = state.clone();
     let list = state
         .public_db(&req, move |c| {
-            verify::status_list(c, &s.keyring, s.config.signing_algorithm, &s.config.bureau_name)
+            verify::status_list(
+                c,
+                &s.keyring,
+                s.config.signing_algorithm,
+                &s.config.bureau_name,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok()

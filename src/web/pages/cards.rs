@@ -32,7 +32,9 @@ pub struct Query {
 
 fn split(numbers: &str) -> Vec<String> {
     numbers
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == '、' || c == ';' || c == '；')
+        .split(|c: char| {
+            c.is_whitespace() || c == ',' || c == '，' || c == '、' || c == ';' || c == '；'
+        })
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
@@ -77,7 +79,10 @@ pub async fn print(state: web::Data<AppState>, PageForm(p, f): PageForm<Form>) -
     };
     let grant = p.grant();
     let s = state.clone();
-    match state.db(move |c| cards::print(c, &grant, &s.press(), &sel)).await {
+    match state
+        .db(move |c| cards::print(c, &grant, &s.press(), &sel))
+        .await
+    {
         Ok((pdf, n)) => Ok(crate::web::api::card_pdf(pdf, n)),
         Err(e @ Error::Invalid { .. }) => page(&p, numbers, unit, layout, e.to_string()).await,
         Err(e) => Err(e.into()),

@@ -148,7 +148,9 @@ async fn public_unit(
     let shown = q.q.clone();
     let fields = state.certs.public;
     let l = state
-        .public_db(&req, move |c| crate::certs::public::unit_listing(c, &fields, &code, &q))
+        .public_db(&req, move |c| {
+            crate::certs::public::unit_listing(c, &fields, &code, &q)
+        })
         .await?;
     render(&PublicUnit { l, q: shown })
 }

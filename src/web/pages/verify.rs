@@ -59,7 +59,11 @@ pub struct Query {
 }
 
 /// `/verify`: the form, and the answer when a number was typed.
-pub async fn page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<Query>) -> PageResult {
+pub async fn page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    q: web::Query<Query>,
+) -> PageResult {
     let Query { number, name } = q.into_inner();
     let mut page = VerifyPage {
         number: number.clone(),
@@ -75,7 +79,9 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<Qu
     let pattern = state.certs.pattern.clone();
     let name = (!name.trim().is_empty()).then_some(name);
     match state
-        .public_db(&req, move |c| verify::lookup(c, &pattern, &number, name.as_deref()))
+        .public_db(&req, move |c| {
+            verify::lookup(c, &pattern, &number, name.as_deref())
+        })
         .await
     {
         Ok(c) => {
@@ -92,7 +98,11 @@ pub async fn page(state: web::Data<AppState>, req: HttpRequest, q: web::Query<Qu
 
 /// `/v/{payload}`: where a card's QR code leads. The signature is checked here, and the
 /// certificate is then read from the register as it is now.
-pub async fn scanned(state: web::Data<AppState>, req: HttpRequest, payload: web::Path<String>) -> PageResult {
+pub async fn scanned(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Path<String>,
+) -> PageResult {
     let mut page = VerifyPage {
         number: String::new(),
         name: String::new(),
