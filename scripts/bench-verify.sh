@@ -5,13 +5,13 @@
 #     kept-alive connections, then /healthz the same way (the ratio), then POST /api/v1/verify
 #     with 1,000 numbers, one call at a time;
 #  2. offline verification of one payload (`zhifa verify-qr --repeat`), Ed25519 and SM2;
-#  3. cards: a city of CITY officers (11,030 give about 8,241 valid certificates), every one with
+#  3. cards: a city of CITY officers (12,720 give about 8,241 valid certificates), every one with
 #     a photo, printed into A4 sheets (`zhifa cards print --unit SY`), and one card alone.
 # Usage: scripts/bench-verify.sh [officers] [city-officers] [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OFFICERS="${1:-91230}"
-CITY="${2:-11030}"
+CITY="${2:-12720}"
 SECONDS_EACH="${3:-15}"
 for t in curl jq sqlite3; do command -v "$t" >/dev/null || apt-get install -y -qq "$t" >/dev/null; done
 cargo build --release --locked -q
@@ -40,7 +40,7 @@ fresh verify
 ZHIFA_VERIFY_RATE_LIMIT=0 ZHIFA_API_KEY_RATE_LIMIT=0 ZHIFA_BIND=127.0.0.1:18084 "$BIN" serve >"$WORK/serve.log" 2>&1 &
 SERVER=$!
 until curl -sf http://127.0.0.1:18084/healthz >/dev/null; do sleep 0.05; done
-"$BIN" loadtest verify --url http://127.0.0.1:18084 --connections 32 --seconds "$SECONDS_EACH" --batches 50
+"$BIN" loadtest verify --url http://127.0.0.1:18084 --connections 32 --seconds "$SECONDS_EACH" --batches 300
 
 echo "== offline verification of one payload"
 mkdir -p "$WORK/offline"

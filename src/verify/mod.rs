@@ -163,13 +163,9 @@ pub fn lookup(
     name: Option<&str>,
 ) -> Result<Checked> {
     let number = normalise(pattern, number)?;
-    let Some(found) = db::by_number(conn, &number)? else {
+    let Some((found, review)) = db::by_number_with_review(conn, &number)? else {
         return Err(Error::NotFound(NOT_FOUND.into()));
     };
-    let review = db::latest_reviews(conn, &[found.id])?
-        .into_iter()
-        .next()
-        .map(|(_, y, r)| (y, r));
     Ok(checked(
         found,
         review,
