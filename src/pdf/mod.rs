@@ -520,6 +520,15 @@ pub fn photo_image(bytes: &[u8], max_px: (u32, u32)) -> Result<RawImage> {
     })
 }
 
+/// Whether a JPEG file ends its image: an end-of-image marker (FF D9) after the start of its last
+/// scan (FF DA). A file cut short has none there; a thumbnail's own end marker, inside the
+/// header, comes before the main scan and does not count. (In scan data FF is always followed
+/// by 00 or a restart marker, so FF D9 there is the real end.)
+pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
+    matches!((last(0xDA), last(0xD9)), (Some(scan), Some(end)) if end > scan)
+}
+
 /// Decodes a JPEG or PNG photo fully (not just its header), as printing will.
 pub fn decode_image(bytes: &[u8]) -> Result<RawImage> {
     RawImage::decode_from_bytes(bytes, &mut Vec::new())
@@ -528,3 +537,21 @@ pub fn decode_image(bytes: &[u8]) -> Result<RawImage> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod jpeg_tests {
+    #[test]
+    fn a_jpeg_cut_short_is_incomplete() {
+        let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 90]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut jpeg).encode_image(&img).unwrap();
+        assert!(super::jpeg_is_complete(&jpeg));
+        // trailing bytes after the end (some cameras write them) are fine
+        let mut padded = jpeg.clone();
+        padded.extend_from_slice(&[0, 0, 0]);
+        assert!(super::jpeg_is_complete(&padded));
+        for cut in [jpeg.len() - 2, jpeg.len() / 2, 20] {
+            assert!(!super::jpeg_is_complete(&jpeg[..cut]), "cut at {cut}");
+        }
+    }
+}

@@ -663,7 +663,14 @@ pub fn set_photo(
     if size.width > 6000 || size.height > 6000 {
         return Err(Error::invalid("photo", "照片尺寸过大（超过 6000 像素）"));
     }
-    // decoded in full now, as printing will: a damaged photo is refused here, not at the card
+    // decoded in full now, as printing will: a damaged photo is refused here, not at the card.
+    // A JPEG cut short still decodes (the rest grey), so its end is checked too.
+    if content_type == "image/jpeg" && !crate::pdf::jpeg_is_complete(bytes) {
+        return Err(Error::invalid(
+            "photo",
+            "照片文件不完整（可能传输中断）：请重新上传完整的照片",
+        ));
+    }
     image::load_from_memory(bytes).map_err(|e| {
         Error::invalid(
             "photo",
