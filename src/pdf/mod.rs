@@ -525,7 +525,11 @@ pub fn photo_image(bytes: &[u8], max_px: (u32, u32)) -> Result<RawImage> {
 /// header, comes before the main scan and does not count. (In scan data FF is always followed
 /// by 00 or a restart marker, so FF D9 there is the real end.)
 pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
+    let last = |marker: u8| {
+        bytes
+            .windows(2)
+            .rposition(|w| w[0] == 0xFF && w[1] == marker)
+    };
     matches!((last(0xDA), last(0xD9)), (Some(scan), Some(end)) if end > scan)
 }
 
@@ -542,9 +546,12 @@ mod tests;
 mod jpeg_tests {
     #[test]
     fn a_jpeg_cut_short_is_incomplete() {
-        let img = image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 90]));
+        let img =
+            image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([x as u8 * 4, y as u8 * 4, 90]));
         let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new(&mut jpeg).encode_image(&img).unwrap();
+        image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+            .encode_image(&img)
+            .unwrap();
         assert!(super::jpeg_is_complete(&jpeg));
         // trailing bytes after the end (some cameras write them) are fine
         let mut padded = jpeg.clone();

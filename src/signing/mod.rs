@@ -156,7 +156,7 @@ impl std::fmt::Debug for PublicKey {
 
 /// A secret key of either algorithm.
 enum SecretKey {
-    Ed25519(ed25519_dalek::SigningKey),
+    Ed25519(Box<ed25519_dalek::SigningKey>),
     Sm2(Box<sm2::dsa::SigningKey>),
 }
 
@@ -173,8 +173,8 @@ impl SecretKey {
 
     fn from_bytes(algorithm: Algorithm, bytes: &[u8; 32]) -> Option<SecretKey> {
         match algorithm {
-            Algorithm::Ed25519 => Some(SecretKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(
-                bytes,
+            Algorithm::Ed25519 => Some(SecretKey::Ed25519(Box::new(
+                ed25519_dalek::SigningKey::from_bytes(bytes),
             ))),
             Algorithm::Sm2 => sm2::dsa::SigningKey::from_slice(SM2_DISTID, bytes)
                 .ok()

@@ -44,6 +44,9 @@ macro_rules! found_columns {
     };
 }
 
+/// A certificate and its latest decided review (year, result).
+pub type FoundReviewed = (Found, Option<(i32, String)>);
+
 /// A certificate by number with its latest decided review, in one statement. Its only
 /// parameter is the number, matched on a unique index, so SQLite keeps the prepared statement
 /// (a parameter the planner weighs with sqlite_stat4 makes it re-prepare on every new value:
@@ -51,7 +54,7 @@ macro_rules! found_columns {
 pub fn by_number_with_review(
     conn: &mut DbConn,
     number: &str,
-) -> QueryResult<Option<(Found, Option<(i32, String)>)>> {
+) -> QueryResult<Option<FoundReviewed>> {
     use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text};
     #[derive(QueryableByName)]
     struct Hit {

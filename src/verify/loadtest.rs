@@ -198,12 +198,15 @@ impl Conn {
     }
 }
 
+/// Makes the next request's bytes.
+type MakeRequest = dyn Fn(&mut rand::rngs::SmallRng) -> Vec<u8> + Send + Sync;
+
 /// Drives `connections` connections for `seconds`, each sending `make(rng)` in turn.
 async fn hammer(
     addr: &str,
     connections: usize,
     seconds: u64,
-    make: Arc<dyn Fn(&mut rand::rngs::SmallRng) -> Vec<u8> + Send + Sync>,
+    make: Arc<MakeRequest>,
 ) -> (Tally, f64) {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);

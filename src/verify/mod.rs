@@ -479,7 +479,7 @@ pub fn issue_key(
     let secret = format!("{KEY_PREFIX}{}", B64.encode(bytes));
     let prefix: String = secret.chars().take(KEY_PREFIX.len() + 6).collect();
     let actor = grant.actor();
-    let row = audit::transaction(conn, &actor, |conn, rec| {
+    let row = audit::transaction(conn, actor, |conn, rec| {
         let id = db::insert_key(
             conn,
             &db::NewKey {
@@ -500,7 +500,7 @@ pub fn issue_key(
                 format!("向“{name}”发放核验接口密钥 {prefix}…"),
             ),
         )?;
-        Ok(db::key(conn, id)?.ok_or_else(|| Error::not_found("密钥"))?)
+        db::key(conn, id)?.ok_or_else(|| Error::not_found("密钥"))
     })?;
     Ok((row.into(), secret))
 }
@@ -513,7 +513,7 @@ pub fn list_keys(conn: &mut DbConn, grant: &Grant) -> Result<Vec<ApiKey>> {
 pub fn revoke_key(conn: &mut DbConn, grant: &Grant, id: i64) -> Result<ApiKey> {
     bureau_only(grant)?;
     let actor = grant.actor();
-    audit::transaction(conn, &actor, |conn, rec| {
+    audit::transaction(conn, actor, |conn, rec| {
         let key = db::key(conn, id)?.ok_or_else(|| Error::not_found("密钥"))?;
         if key.revoked_at.is_some() {
             return Err(Error::conflict("id", "该密钥已经作废"));

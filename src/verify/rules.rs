@@ -235,7 +235,7 @@ pub fn encode_bits(size: u32, indices: impl IntoIterator<Item = u32>) -> String 
 
 /// The bits of an encoded list of `size` bits; None if it is not one.
 pub fn decode_bits(size: u32, encoded: &str) -> Option<Vec<u8>> {
-    if size > MAX_LIST_BITS || size % 8 != 0 {
+    if size > MAX_LIST_BITS || !size.is_multiple_of(8) {
         return None;
     }
     let zipped = B64.decode(encoded.strip_prefix('u')?).ok()?;
