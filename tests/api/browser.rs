@@ -900,7 +900,7 @@ async fn fetch_in_page(
         .execute_async(
             r#"
             const [path, form, base64, done] = arguments;
-            const init = form ? { method: 'POST', body: new FormData(document.getElementById(form)) } : {};
+            const init = form ? { method: 'POST', body: new URLSearchParams(new FormData(document.getElementById(form))) } : {};
             fetch(path, init).then(async (r) => {
                 if (!base64) { done(await r.text()); return; }
                 const bytes = new Uint8Array(await r.arrayBuffer());
