@@ -669,6 +669,7 @@ fn cards_print(
     let selection = cards::Selection {
         numbers,
         unit,
+        batch: None,
         layout: cards::Layout::parse(layout).unwrap_or_default(),
     };
     let started = std::time::Instant::now();

@@ -25,6 +25,26 @@ pub fn valid_ids_under(
     q.load(conn)
 }
 
+/// Valid certificates issued from an exam batch's results, under `path` (all when None): ids.
+pub fn valid_ids_of_batch(
+    conn: &mut DbConn,
+    batch: i64,
+    path: Option<&str>,
+    valid: &str,
+) -> QueryResult<Vec<i64>> {
+    let mut q = ct::table
+        .inner_join(un::table.on(un::id.eq(ct::unit_id)))
+        .filter(ct::batch_id.eq(batch))
+        .filter(ct::state.eq(valid))
+        .select(ct::id)
+        .order((un::path, ct::number))
+        .into_boxed();
+    if let Some(p) = path {
+        q = q.filter(un::path.like(format!("{p}%")));
+    }
+    q.load(conn)
+}
+
 /// Every decided review of these certificates: (certificate, year, result), oldest first.
 pub fn reviews(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32, String)>> {
     cr::table

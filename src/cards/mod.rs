@@ -70,6 +70,9 @@ pub struct Selection {
     /// A unit's code: every valid certificate of it and the units under it.
     #[serde(default)]
     pub unit: Option<String>,
+    /// An exam batch's id: every valid certificate issued from its results (批次制证).
+    #[serde(default)]
+    pub batch: Option<i64>,
     #[serde(default)]
     pub layout: Layout,
 }
@@ -132,8 +135,27 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
             problems.push(format!("{} 及其下级单位没有有效的执法证", unit.name));
         }
     }
-    if numbers.is_empty() && sel.unit.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        return Err(Error::invalid("numbers", "请给出要制证的证号，或单位代码"));
+    if let Some(batch) = sel.batch {
+        let found = db::valid_ids_of_batch(conn, batch, scope_path.as_deref(), valid)?;
+        if found.is_empty() {
+            problems.push(format!(
+                "考试批次 {batch} 没有由其成绩核发、现仍有效的执法证"
+            ));
+        }
+        for id in found {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    if numbers.is_empty()
+        && sel.unit.as_deref().is_none_or(|c| c.trim().is_empty())
+        && sel.batch.is_none()
+    {
+        return Err(Error::invalid(
+            "numbers",
+            "请给出要制证的证号、单位代码或考试批次",
+        ));
     }
     if !problems.is_empty() {
         let more = problems.len().saturating_sub(20);

@@ -163,21 +163,45 @@ impl AppState {
         }
     }
 
-    /// Runs `f` for a public request once the client's rate limit allows it (429 otherwise).
-    pub async fn public_db<T, F>(&self, req: &HttpRequest, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
-    {
+    /// Counts a public request against its client's rate limit: 429 when it is over.
+    fn limit(&self, req: &HttpRequest) -> impl FnOnce(&mut DbConn) -> Result<()> + Send + 'static {
         let limiter = self.verify_limiter.clone();
         let client = crate::verify::limiter::client_key(&client_ip(req));
-        self.read_now(move |c| {
+        move |c| {
             limiter.hit(c, &client).map_err(|wait| {
                 Error::too_many(
                     "查询过于频繁，请稍后再试（如需批量核验，请向司法局申请核验接口密钥）",
                     wait,
                 )
-            })?;
+            })
+        }
+    }
+
+    /// Runs a public request's short read (a lookup by number) once the client's rate limit
+    /// allows it, on the request's thread where it can ([`AppState::read_now`]).
+    pub async fn public_read<T, F>(&self, req: &HttpRequest, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let limit = self.limit(req);
+        self.read_now(move |c| {
+            limit(c)?;
+            f(c)
+        })
+        .await
+    }
+
+    /// Runs a public request's heavier work (a listing, the status list) on the blocking pool
+    /// once the client's rate limit allows it.
+    pub async fn public_db<T, F>(&self, req: &HttpRequest, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+    {
+        let limit = self.limit(req);
+        self.db(move |c| {
+            limit(c)?;
             f(c)
         })
         .await

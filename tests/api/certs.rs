@@ -229,6 +229,21 @@ both!(
                 .unwrap()
                 .contains("已持有执法证")
         );
+        // the batch's cards print together: one A4 sheet of fronts and one of backs
+        let r = app
+            .client
+            .post(app.url("/api/v1/cards"))
+            .bearer_auth(&admin)
+            .json(&json!({"batch": batch}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-card-count"], "2");
+        let pdf = r.bytes().await.unwrap().to_vec();
+        assert_eq!(pdf_pages(&pdf), 2);
+        let text = pdf_text(&pdf);
+        assert!(issued.iter().all(|n| text.contains(n.as_str())), "{text}");
     }
 );
 

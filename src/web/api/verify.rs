@@ -38,7 +38,7 @@ pub async fn get(
 ) -> ApiResult {
     let pattern = state.certs.pattern.clone();
     let checked = state
-        .public_db(&req, move |c| {
+        .public_read(&req, move |c| {
             verify::lookup(c, &pattern, &number, q.name.as_deref())
         })
         .await?;
@@ -142,7 +142,7 @@ pub async fn post(
 pub async fn keys(state: web::Data<AppState>, req: HttpRequest) -> ApiResult {
     let s = state.clone();
     let keys = state
-        .public_db(&req, move |_| {
+        .public_read(&req, move |_| {
             Ok(verify::published_keys(
                 &s.keyring,
                 s.config.signing_algorithm,

@@ -17,6 +17,7 @@ struct CardsPage {
     ctx: Ctx,
     numbers: String,
     unit: String,
+    batch: String,
     layout: &'static str,
     previews: Vec<String>,
     error: String,
@@ -28,6 +29,8 @@ pub struct Query {
     numbers: String,
     #[serde(default)]
     unit: String,
+    #[serde(default)]
+    batch: String,
 }
 
 fn split(numbers: &str) -> Vec<String> {
@@ -45,6 +48,7 @@ async fn page(
     p: &crate::auth::Principal,
     numbers: String,
     unit: String,
+    batch: String,
     layout: Layout,
     error: String,
 ) -> PageResult {
@@ -54,6 +58,7 @@ async fn page(
         ctx: Ctx::new(p, "cards"),
         numbers,
         unit,
+        batch,
         layout: match layout {
             Layout::A4 => "a4",
             Layout::Card => "card",
@@ -66,15 +71,26 @@ async fn page(
 
 pub async fn form(PageUser(p): PageUser, q: web::Query<Query>) -> PageResult {
     let q = q.into_inner();
-    page(&p, q.numbers, q.unit, Layout::A4, String::new()).await
+    page(&p, q.numbers, q.unit, q.batch, Layout::A4, String::new()).await
 }
 
 pub async fn print(state: web::Data<AppState>, PageForm(p, f): PageForm<Form>) -> PageResult {
-    let (numbers, unit) = (field(&f, "numbers"), field(&f, "unit"));
+    let (numbers, unit, batch) = (field(&f, "numbers"), field(&f, "unit"), field(&f, "batch"));
     let layout = Layout::parse(&field(&f, "layout")).unwrap_or_default();
+    let batch_id = match batch.as_str() {
+        "" => None,
+        b => match b.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => {
+                let e = "考试批次应为批次编号（数字）".to_string();
+                return page(&p, numbers, unit, batch, layout, e).await;
+            }
+        },
+    };
     let sel = Selection {
         numbers: split(&numbers),
         unit: Some(unit.clone()).filter(|u| !u.is_empty()),
+        batch: batch_id,
         layout,
     };
     let grant = p.grant();
@@ -84,7 +100,9 @@ pub async fn print(state: web::Data<AppState>, PageForm(p, f): PageForm<Form>) -
         .await
     {
         Ok((pdf, n)) => Ok(crate::web::api::card_pdf(pdf, n)),
-        Err(e @ Error::Invalid { .. }) => page(&p, numbers, unit, layout, e.to_string()).await,
+        Err(e @ Error::Invalid { .. }) => {
+            page(&p, numbers, unit, batch, layout, e.to_string()).await
+        }
         Err(e) => Err(e.into()),
     }
 }

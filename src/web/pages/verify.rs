@@ -79,7 +79,7 @@ pub async fn page(
     let pattern = state.certs.pattern.clone();
     let name = (!name.trim().is_empty()).then_some(name);
     match state
-        .public_db(&req, move |c| {
+        .public_read(&req, move |c| {
             verify::lookup(c, &pattern, &number, name.as_deref())
         })
         .await
@@ -124,7 +124,7 @@ pub async fn scanned(
     let pattern = state.certs.pattern.clone();
     let number = signed.claims.number;
     match state
-        .public_db(&req, move |c| verify::lookup(c, &pattern, &number, None))
+        .public_read(&req, move |c| verify::lookup(c, &pattern, &number, None))
         .await
     {
         Ok(c) => {
