@@ -67,7 +67,7 @@ fresh cards
 "$BIN" demo-data --officers "$CITY" --certificates --photos SY | grep -E "^执法证|^示例证件照"
 export ZHIFA_CARD_SUPERVISOR="吉林省人民政府监制"
 t0=$(secs)
-"$BIN" cards print "$WORK/city.pdf" --unit SY --layout a4
+/usr/bin/time -f "peak memory %M KB" "$BIN" cards print "$WORK/city.pdf" --unit SY --layout a4
 t1=$(secs)
 printf "A4 sheets of the whole city (whole command): %s s, %s MB\n" "$(since "$t0" "$t1")" "$(du -m "$WORK/city.pdf" | cut -f1)"
 # one card over the API, the server warm: 20 requests, median and worst

@@ -736,19 +736,18 @@ fn loadtest_verify(
     use zhifa::db::schema::certificates as ct;
     let mut conn = open(config)?;
     let numbers: Vec<String> = ct::table.select(ct::number).load(&mut *conn)?;
-    let api_key = match api_key {
-        Some(k) => Some(k),
+    let (api_key, issued) = match api_key {
+        Some(k) => (Some(k), None),
         None if batches > 0 => {
-            let (_, secret) = zhifa::verify::issue_key(
+            let (key, secret) = zhifa::verify::issue_key(
                 &mut conn,
                 &Grant::system("核验接口压测"),
                 "压力测试（zhifa loadtest verify）",
                 "",
             )?;
-            sign_head(config, &mut conn, &keyring(config)?)?;
-            Some(secret)
+            (Some(secret), Some(key.id))
         }
-        None => None,
+        None => (None, None),
     };
     println!(
         "{} 个证号，{connections} 个连接，每段 {seconds} 秒，{url}",
@@ -761,8 +760,13 @@ fn loadtest_verify(
         seconds,
         batches,
         api_key,
-    })?;
-    print!("{report}");
+    });
+    // the key it issued itself is revoked at once, whatever the run's outcome
+    if let Some(id) = issued {
+        zhifa::verify::revoke_key(&mut conn, &Grant::system("核验接口压测"), id)?;
+        sign_head(config, &mut conn, &keyring(config)?)?;
+    }
+    print!("{}", report?);
     Ok(())
 }
 

@@ -27,6 +27,8 @@ use layout::{Canvas, Card, Picture};
 pub const MAX_CARDS: usize = 20_000;
 /// A card's photo box is 19 × 25.4 mm; this is about 240 dpi.
 const PHOTO_PX: (u32, u32) = (180, 240);
+/// The photos' JPEG quality in the PDF.
+const PHOTO_QUALITY: u8 = 80;
 /// QR pixels per module in the PDF: one; the image is marked not to be interpolated, so
 /// viewers and printers scale its modules up square and sharp.
 const QR_SCALE: usize = 1;
@@ -87,6 +89,7 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
     };
     let valid = CertState::Valid.label();
     let mut ids = Vec::new();
+    let mut taken = std::collections::HashSet::new();
     let mut problems = Vec::new();
     let numbers: Vec<&str> = sel
         .numbers
@@ -94,14 +97,25 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
         .map(|n| n.trim())
         .filter(|n| !n.is_empty())
         .collect();
+    if numbers.len() > MAX_CARDS {
+        return Err(Error::invalid(
+            "numbers",
+            format!(
+                "一次最多制证 {MAX_CARDS} 张，本次 {} 张：请分批",
+                numbers.len()
+            ),
+        ));
+    }
     if !numbers.is_empty() {
         let found = crate::certs::db::by_numbers(conn, &numbers)?;
+        let by_number: std::collections::HashMap<&str, &crate::certs::db::Row> =
+            found.iter().map(|r| (r.number.as_str(), r)).collect();
         let paths: std::collections::HashMap<i64, String> =
             db::unit_paths(conn, &found.iter().map(|r| r.id).collect::<Vec<_>>())?
                 .into_iter()
                 .collect();
         for (i, n) in numbers.iter().enumerate() {
-            let row = found.iter().find(|r| r.number == *n).filter(|r| {
+            let row = by_number.get(n).copied().filter(|r| {
                 scope_path
                     .as_deref()
                     .is_none_or(|p| paths.get(&r.id).is_some_and(|up| up.starts_with(p)))
@@ -113,7 +127,7 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
                     i + 1,
                     r.state
                 )),
-                Some(r) if ids.contains(&r.id) => {
+                Some(r) if !taken.insert(r.id) => {
                     problems.push(format!("第 {} 个证号 {n}：重复", i + 1))
                 }
                 Some(r) => ids.push(r.id),
@@ -127,7 +141,7 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
                 Error::invalid("unit", format!("单位代码 {code} 不存在或不在管理范围内"))
             })?;
         for id in db::valid_ids_under(conn, Some(&unit.path), valid)? {
-            if !ids.contains(&id) {
+            if taken.insert(id) {
                 ids.push(id);
             }
         }
@@ -143,7 +157,7 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
             ));
         }
         for id in found {
-            if !ids.contains(&id) {
+            if taken.insert(id) {
                 ids.push(id);
             }
         }
@@ -293,12 +307,12 @@ fn check_fonts(cards: &[Prepared]) -> Result<()> {
 
 /// Encodes every QR code and decodes every photo, on every core (the costly part of a large
 /// run); a photo that cannot be decoded refuses the run.
-fn rasterise(cards: &mut [Prepared]) -> Result<Vec<Option<printpdf::RawImage>>> {
+fn rasterise(cards: &mut [Prepared]) -> Result<Vec<Option<pdf::Jpeg>>> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
     let chunk = cards.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Vec<Option<printpdf::RawImage>>>> = std::thread::scope(|s| {
+    let results: Vec<Result<Vec<Option<pdf::Jpeg>>>> = std::thread::scope(|s| {
         let handles: Vec<_> = cards
             .chunks_mut(chunk)
             .map(|part| {
@@ -313,7 +327,7 @@ fn rasterise(cards: &mut [Prepared]) -> Result<Vec<Option<printpdf::RawImage>>> 
                             Err(e) => Err(e),
                             Ok(p) => match &p.photo {
                             None => Ok(None),
-                            Some(bytes) => pdf::photo_image(bytes, PHOTO_PX).map(Some).map_err(|_| {
+                            Some(bytes) => pdf::photo_jpeg(bytes, PHOTO_PX, PHOTO_QUALITY).map(Some).map_err(|_| {
                                 Error::invalid(
                                     "photo",
                                     format!(
@@ -392,12 +406,11 @@ pub fn render(mut cards: Vec<Prepared>, layout: Layout) -> Result<Vec<u8>> {
     check_fonts(&cards)?;
     let photos = rasterise(&mut cards)?;
     let mut doc = Doc::new("行政执法证");
-    doc.set_jpeg_quality(0.8);
     let images: Vec<(Option<ImageId>, ImageId)> = cards
         .iter()
         .zip(photos)
         .map(|(p, photo)| {
-            let photo = photo.map(|raw| doc.add_raw(raw));
+            let photo = photo.map(|jpeg| doc.add_jpeg(jpeg));
             let (px, side) = qr_pixels(&p.card.qr);
             (photo, doc.add_gray(px, side, side))
         })
@@ -612,14 +625,22 @@ pub struct QrContent {
     pub payload: String,
 }
 
-/// The prepared card of one certificate the caller may print (any state: a preview or the QR
-/// content of a suspended certificate is still asked for).
+/// The prepared card of one certificate the caller may print: the same rule as a print run
+/// (a valid certificate of the caller's units), so a preview or a signed QR content is never
+/// handed out for a card that could not be printed.
 pub fn one(conn: &mut DbConn, grant: &Grant, press: &Press, number: &str) -> Result<Prepared> {
-    grant.require(Capability::ManageCerts)?;
-    let detail = crate::certs::get(conn, grant, number)?;
-    let row = crate::certs::db::by_number(conn, &detail.certificate.number)?
-        .ok_or_else(|| Error::not_found("执法证"))?;
-    let mut cards = prepare(conn, press, &[row.id])?;
+    let sel = Selection {
+        numbers: vec![number.to_string()],
+        ..Default::default()
+    };
+    let ids = match resolve(conn, grant, &sel) {
+        Ok(ids) => ids,
+        Err(Error::Invalid { message, .. }) if message.contains("未找到") => {
+            return Err(Error::not_found("执法证"));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut cards = prepare(conn, press, &ids)?;
     let mut one = cards.pop().ok_or_else(|| Error::not_found("执法证"))?;
     one.card.qr = qr_modules(&one.link)?;
     Ok(one)

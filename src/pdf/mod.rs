@@ -241,11 +241,56 @@ impl Page {
     }
 }
 
+/// An image of a document: pixels printpdf compresses when it saves, or a JPEG already made
+/// (embedded as it is, DCTDecode).
+enum Picture {
+    Raw(RawImage),
+    Jpeg {
+        bytes: Vec<u8>,
+        width: usize,
+        height: usize,
+    },
+}
+
+impl Picture {
+    fn size(&self) -> (usize, usize) {
+        match self {
+            Picture::Raw(i) => (i.width, i.height),
+            Picture::Jpeg { width, height, .. } => (*width, *height),
+        }
+    }
+}
+
+/// A photo made ready for a document: scaled down and JPEG-encoded (baseline, RGB), so a run
+/// of thousands holds kilobytes per photo, not its pixels.
+pub struct Jpeg {
+    pub bytes: Vec<u8>,
+    pub width: usize,
+    pub height: usize,
+}
+
+/// A photo decoded, scaled down to fit `max_px` and encoded as a JPEG of `quality` (1–100).
+pub fn photo_jpeg(bytes: &[u8], max_px: (u32, u32), quality: u8) -> Result<Jpeg> {
+    let img = image::load_from_memory(bytes)
+        .map_err(|e| Error::invalid("photo", format!("照片无法解码（{e}）")))?;
+    let small = img.thumbnail(max_px.0, max_px.1).to_rgb8();
+    let (width, height) = (small.width() as usize, small.height() as usize);
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&small)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("照片无法编码：{e}")))?;
+    Ok(Jpeg {
+        bytes: out,
+        width,
+        height,
+    })
+}
+
 /// A document being drawn.
 pub struct Doc {
     title: String,
     pages: Vec<Page>,
-    images: Vec<RawImage>,
+    images: Vec<Picture>,
     /// JPEG quality of colour images (0–1).
     jpeg_quality: f32,
 }
@@ -268,7 +313,17 @@ impl Doc {
 
     /// An image already decoded ([`photo_image`]).
     pub fn add_raw(&mut self, image: RawImage) -> ImageId {
-        self.images.push(image);
+        self.images.push(Picture::Raw(image));
+        ImageId(self.images.len() - 1)
+    }
+
+    /// A JPEG made by [`photo_jpeg`], embedded as it is.
+    pub fn add_jpeg(&mut self, jpeg: Jpeg) -> ImageId {
+        self.images.push(Picture::Jpeg {
+            bytes: jpeg.bytes,
+            width: jpeg.width,
+            height: jpeg.height,
+        });
         ImageId(self.images.len() - 1)
     }
 
@@ -300,8 +355,7 @@ impl Doc {
     /// A JPEG or PNG, decoded now (a broken one is refused here, not at printing).
     pub fn add_image(&mut self, bytes: &[u8]) -> Result<ImageId> {
         let image = decode_image(bytes)?;
-        self.images.push(image);
-        Ok(ImageId(self.images.len() - 1))
+        Ok(self.add_raw(image))
     }
 
     /// A photo, decoded and scaled down to fit `max_px` (a 1-inch photo at 300 dpi is about
@@ -311,7 +365,7 @@ impl Doc {
     }
 
     /// The finished PDF. Refuses it if any character has no face.
-    pub fn render(self) -> Result<Vec<u8>> {
+    pub fn render(mut self) -> Result<Vec<u8>> {
         let f = fonts::fonts().map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
         // Runs of one face per text item, and the glyphs each face needs.
         let mut used: BTreeMap<usize, BTreeSet<u16>> = BTreeMap::new();
@@ -350,7 +404,46 @@ impl Doc {
                 .ok_or_else(|| Error::Internal(anyhow::anyhow!("字体子集无法读取")))?;
             font_ids.insert(*face, pdf.add_font(&parsed));
         }
-        let image_ids: Vec<_> = self.images.iter().map(|i| pdf.add_image(i)).collect();
+        // printpdf keeps its own copy of each image: ours go as soon as it has it (a print
+        // run of thousands of photos would otherwise hold every one twice)
+        let image_sizes: Vec<(usize, usize)> = self.images.iter().map(Picture::size).collect();
+        let image_ids: Vec<_> = std::mem::take(&mut self.images)
+            .into_iter()
+            .map(|i| match i {
+                Picture::Raw(raw) => pdf.add_image(&raw),
+                Picture::Jpeg {
+                    bytes,
+                    width,
+                    height,
+                } => {
+                    use printpdf::DictItem;
+                    let name = |n: &str| DictItem::Name(n.as_bytes().to_vec());
+                    let dict = [
+                        ("Type", name("XObject")),
+                        ("Subtype", name("Image")),
+                        ("Width", DictItem::Int(width as i64)),
+                        ("Height", DictItem::Int(height as i64)),
+                        ("ColorSpace", name("DeviceRGB")),
+                        ("BitsPerComponent", DictItem::Int(8)),
+                        ("Filter", name("DCTDecode")),
+                        ("Interpolate", DictItem::Bool(true)),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                    pdf.add_xobject(&printpdf::ExternalXObject {
+                        stream: printpdf::ExternalStream {
+                            dict,
+                            content: bytes,
+                            compress: false,
+                        },
+                        width: Some(printpdf::Px(width)),
+                        height: Some(printpdf::Px(height)),
+                        dpi: None,
+                    })
+                }
+            })
+            .collect();
 
         let mut pages = Vec::with_capacity(self.pages.len());
         for (page, page_runs) in self.pages.iter().zip(runs) {
@@ -453,8 +546,8 @@ impl Doc {
                         ops.push(Op::RestoreGraphicsState);
                     }
                     Item::Image { id, x, y, w, h } => {
-                        let image = &self.images[id.0];
-                        let (px_w, px_h) = (image.width.max(1) as f32, image.height.max(1) as f32);
+                        let (w_px, h_px) = image_sizes[id.0];
+                        let (px_w, px_h) = (w_px.max(1) as f32, h_px.max(1) as f32);
                         let scale = (w / px_w).min(h / px_h); // mm per pixel
                         let (dw, dh) = (px_w * scale, px_h * scale);
                         // At dpi D a pixel is 25.4 / D mm.

@@ -325,6 +325,14 @@ impl Keyring {
         if keyring.signer(also).is_some() {
             return Ok(keyring);
         }
+        // replicas starting together must not each add their own key (the last writer would
+        // win and the others would sign with keys no longer in the file): one at a time, and
+        // whoever comes second finds the key there
+        let _lock = FileLock::acquire(path)?;
+        let keyring = Keyring::load(path)?;
+        if keyring.signer(also).is_some() {
+            return Ok(keyring);
+        }
         let mut file = read_file(path)?;
         file.secrets.push(SecretKey::generate(also)?);
         replace(path, &file_text(&file.secrets, &file.retired))?;
@@ -380,6 +388,7 @@ impl Keyring {
     /// afterwards.
     pub fn rotate(path: &Path, algorithm: Algorithm) -> anyhow::Result<Keyring> {
         Keyring::load(path)?;
+        let _lock = FileLock::acquire(path)?;
         let mut file = read_file(path)?;
         let mut retired: Vec<PublicKey> = Vec::new();
         file.secrets.retain(|k| {
@@ -450,6 +459,52 @@ impl Keyring {
     /// Every key that verifies, for publishing.
     pub fn public_keys(&self) -> &PublicKeys {
         &self.verifiers
+    }
+}
+
+/// `<key file>.lock`, held while the key file is rewritten.
+struct FileLock(PathBuf);
+
+impl FileLock {
+    fn acquire(path: &Path) -> anyhow::Result<FileLock> {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let lock = PathBuf::from(name);
+        for _ in 0..200 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
+                Ok(_) => return Ok(FileLock(lock)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // a lock left by a process that died while writing is stale after a minute
+                    let stale = std::fs::metadata(&lock)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > std::time::Duration::from_secs(60));
+                    if stale {
+                        let _ = std::fs::remove_file(&lock);
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("无法创建锁文件 {}", lock.display()));
+                }
+            }
+        }
+        bail!(
+            "签名密钥文件正被另一个进程改写（{} 一直存在）：稍后再试",
+            lock.display()
+        )
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -741,6 +796,30 @@ mod tests {
             .find_map(|l| l.strip_prefix("secret-ed25519 "))
             .unwrap();
         assert!(!format!("{k:?}").contains(secret));
+    }
+
+    #[test]
+    fn replicas_adding_a_key_at_once_agree_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("signing.key");
+        Keyring::load_or_create(&path, Algorithm::Ed25519).unwrap();
+        let ids: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        Keyring::load_or_create(&path, Algorithm::Sm2)
+                            .unwrap()
+                            .signer(Algorithm::Sm2)
+                            .unwrap()
+                            .to_string()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+        let file = Keyring::load(&path).unwrap();
+        assert_eq!(file.signer(Algorithm::Sm2).unwrap(), ids[0]);
     }
 
     #[test]

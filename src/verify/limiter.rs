@@ -37,6 +37,8 @@ pub struct Limiter {
     prefix: &'static str,
     limit: u32,
     entries: Mutex<HashMap<String, Entry>>,
+    /// The minute the table was last pruned of finished minutes.
+    pruned: std::sync::atomic::AtomicI64,
 }
 
 fn window_now() -> i64 {
@@ -54,6 +56,7 @@ impl Limiter {
             prefix,
             limit,
             entries: Mutex::new(HashMap::new()),
+            pruned: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -68,9 +71,17 @@ impl Limiter {
     /// Counts a request of `client`; Err(seconds to wait) if it is over the limit. `conn` is used
     /// only the first time this replica sees the client in a minute.
     pub fn hit(&self, conn: &mut DbConn, client: &str) -> Result<(), u64> {
+        self.hit_weighted(conn, client, 1)
+    }
+
+    /// Counts a request that weighs `cost` ordinary ones (a lookup that checks a typed name:
+    /// each is a guess, so guesses are made dear).
+    pub fn hit_weighted(&self, conn: &mut DbConn, client: &str, cost: u32) -> Result<(), u64> {
         if self.limit == 0 {
             return Ok(());
         }
+        // never dearer than the whole limit (a limit below the cost still allows one a minute)
+        let cost = i64::from(cost.clamp(1, self.limit));
         let window = window_now();
         let key = self.key(client);
         let seen = {
@@ -85,7 +96,17 @@ impl Limiter {
         };
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_CLIENTS && !entries.contains_key(&key) {
-            entries.retain(|_, e| e.window == window);
+            // finished minutes go at most once a minute; a table still full of this minute's
+            // clients (an attack from a vast address range) takes no new ones until it ends
+            let pruned = self
+                .pruned
+                .swap(window, std::sync::atomic::Ordering::Relaxed);
+            if pruned != window {
+                entries.retain(|_, e| e.window == window);
+            }
+            if entries.len() >= MAX_CLIENTS {
+                return Err(seconds_left());
+            }
         }
         let entry = entries.entry(key).or_insert(Entry {
             window,
@@ -102,10 +123,10 @@ impl Limiter {
         if let Some(shared) = shared {
             entry.known = entry.known.max(shared);
         }
-        if entry.known + entry.pending >= i64::from(self.limit) {
+        if entry.known + entry.pending + cost > i64::from(self.limit) {
             return Err(seconds_left());
         }
-        entry.pending += 1;
+        entry.pending += cost;
         Ok(())
     }
 
@@ -116,7 +137,7 @@ impl Limiter {
             return Ok(());
         }
         let window = window_now();
-        let due: Vec<(String, Entry)> = {
+        let mut due: Vec<(String, Entry)> = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             entries.retain(|_, e| e.window >= window - 1);
             entries
@@ -125,6 +146,8 @@ impl Limiter {
                 .map(|(k, e)| (k.clone(), *e))
                 .collect()
         };
+        // every replica writes the same rows in the same order: no deadlock between flushes
+        due.sort_by(|a, b| (a.1.window, &a.0).cmp(&(b.1.window, &b.0)));
         if due.is_empty() {
             return Ok(());
         }

@@ -164,11 +164,15 @@ impl AppState {
     }
 
     /// Counts a public request against its client's rate limit: 429 when it is over.
-    fn limit(&self, req: &HttpRequest) -> impl FnOnce(&mut DbConn) -> Result<()> + Send + 'static {
+    fn limit(
+        &self,
+        req: &HttpRequest,
+        cost: u32,
+    ) -> impl FnOnce(&mut DbConn) -> Result<()> + Send + 'static {
         let limiter = self.verify_limiter.clone();
         let client = crate::verify::limiter::client_key(&client_ip(req));
         move |c| {
-            limiter.hit(c, &client).map_err(|wait| {
+            limiter.hit_weighted(c, &client, cost).map_err(|wait| {
                 Error::too_many(
                     "查询过于频繁，请稍后再试（如需批量核验，请向司法局申请核验接口密钥）",
                     wait,
@@ -178,13 +182,14 @@ impl AppState {
     }
 
     /// Runs a public request's short read (a lookup by number) once the client's rate limit
-    /// allows it, on the request's thread where it can ([`AppState::read_now`]).
-    pub async fn public_read<T, F>(&self, req: &HttpRequest, f: F) -> Result<T>
+    /// allows it, on the request's thread where it can ([`AppState::read_now`]). `cost`: how
+    /// many ordinary requests it counts as.
+    pub async fn public_read<T, F>(&self, req: &HttpRequest, cost: u32, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        let limit = self.limit(req);
+        let limit = self.limit(req, cost);
         self.read_now(move |c| {
             limit(c)?;
             f(c)
@@ -199,7 +204,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
     {
-        let limit = self.limit(req);
+        let limit = self.limit(req, 1);
         self.db(move |c| {
             limit(c)?;
             f(c)

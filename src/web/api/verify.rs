@@ -11,6 +11,7 @@ use crate::web::ApiUser;
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 pub struct VerifyQuery {
     /// The holder's name, if the verifier wants it checked (the answer says whether it matches).
+    /// A lookup with a name counts as ten against the client's rate limit: each is a guess.
     name: Option<String>,
 }
 
@@ -37,8 +38,9 @@ pub async fn get(
     q: web::Query<VerifyQuery>,
 ) -> ApiResult {
     let pattern = state.certs.pattern.clone();
+    let cost = verify::lookup_cost(q.name.as_deref());
     let checked = state
-        .public_read(&req, move |c| {
+        .public_read(&req, cost, move |c| {
             verify::lookup(c, &pattern, &number, q.name.as_deref())
         })
         .await?;
@@ -142,7 +144,7 @@ pub async fn post(
 pub async fn keys(state: web::Data<AppState>, req: HttpRequest) -> ApiResult {
     let s = state.clone();
     let keys = state
-        .public_read(&req, move |_| {
+        .public_read(&req, 1, move |_| {
             Ok(verify::published_keys(
                 &s.keyring,
                 s.config.signing_algorithm,
