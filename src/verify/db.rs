@@ -47,15 +47,39 @@ macro_rules! found_columns {
 /// A certificate and its latest decided review (year, result).
 pub type FoundReviewed = (Found, Option<(i32, String)>);
 
-/// A certificate by number with its latest decided review, in one statement (the review by a
-/// correlated subquery, which diesel's query builder cannot express). Measured against the two
-/// builder queries it replaces (certificate by number, then review by id): those showed SQLite
-/// re-preparing them on every request, a sixth of a verification's time; this one is parsed
-/// each time (diesel does not cache raw SQL), about a twentieth. See docs/benchmarks.md.
+/// A certificate by number with its latest decided review. On SQLite one raw statement (the
+/// review by a correlated subquery, which diesel's query builder cannot express): the two
+/// builder queries showed SQLite re-preparing them on every request, a sixth of a
+/// verification's time, while this one is parsed each time (diesel does not cache raw SQL),
+/// about a twentieth. On PostgreSQL the two builder queries, which diesel keeps prepared:
+/// there the raw statement's parse and plan on every call cost more than the second round
+/// trip (3,510/s against 8,383/s). See docs/benchmarks.md.
 pub fn by_number_with_review(
     conn: &mut DbConn,
     number: &str,
 ) -> QueryResult<Option<FoundReviewed>> {
+    if matches!(conn, DbConn::Postgres(_)) {
+        // PostgreSQL parses and plans a raw statement on every call; these two diesel keeps
+        // prepared, plan and all
+        let Some(found) = ct::table
+            .inner_join(of::table.on(of::id.eq(ct::officer_id)))
+            .inner_join(un::table.on(un::id.eq(ct::unit_id)))
+            .filter(ct::number.eq(number))
+            .select(found_columns!())
+            .first::<Found>(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let review = cr::table
+            .filter(cr::certificate_id.eq(found.id))
+            .filter(cr::result.ne(""))
+            .select((cr::year, cr::result))
+            .order(cr::year.desc())
+            .first(conn)
+            .optional()?;
+        return Ok(Some((found, review)));
+    }
     use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text};
     #[derive(QueryableByName)]
     struct Hit {

@@ -352,3 +352,27 @@ both!(
         assert!(html.contains("过于频繁"), "{html}");
     }
 );
+
+both!(
+    a_lookup_with_a_typed_name_counts_as_ten,
+    config = |c: &mut zhifa::config::Config| c.verify_rate_limit = 20,
+    |app: TestApp| async move {
+        let (_, number) = certificate(&app, "孙八").await;
+        let second = chrono::Utc::now().timestamp() % 60;
+        if second > 50 {
+            tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
+        }
+        // each name check is a guess at the masked middle: two fit in a limit of 20, not three
+        let guess =
+            |name: &str| format!("/api/v1/verify/{number}?name={}", urlencoding::encode(name));
+        assert_eq!(
+            public(&app, &guess("孙七")).await.expect(200)["name_matches"],
+            false
+        );
+        assert_eq!(
+            public(&app, &guess("孙八")).await.expect(200)["name_matches"],
+            true
+        );
+        assert_eq!(public(&app, &guess("孙九")).await.status, 429);
+    }
+);
