@@ -3,14 +3,14 @@
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{
-    cert_reviews as cr, certificates as ct, officer_photos as ph, units as un,
-};
+use crate::db::schema::{certificates as ct, officer_photos as ph, units as un};
 
-/// Valid certificates of units under `path` (all when None), in unit and number order: ids.
-pub fn valid_ids_under(
+/// Valid certificates of units under `path` (all when None), and issued from exam batch
+/// `batch`'s results if one is given: ids, in unit and number order.
+pub fn valid_ids(
     conn: &mut DbConn,
     path: Option<&str>,
+    batch: Option<i64>,
     valid: &str,
 ) -> QueryResult<Vec<i64>> {
     let mut q = ct::table
@@ -22,37 +22,10 @@ pub fn valid_ids_under(
     if let Some(p) = path {
         q = q.filter(un::path.like(format!("{p}%")));
     }
-    q.load(conn)
-}
-
-/// Valid certificates issued from an exam batch's results, under `path` (all when None): ids.
-pub fn valid_ids_of_batch(
-    conn: &mut DbConn,
-    batch: i64,
-    path: Option<&str>,
-    valid: &str,
-) -> QueryResult<Vec<i64>> {
-    let mut q = ct::table
-        .inner_join(un::table.on(un::id.eq(ct::unit_id)))
-        .filter(ct::batch_id.eq(batch))
-        .filter(ct::state.eq(valid))
-        .select(ct::id)
-        .order((un::path, ct::number))
-        .into_boxed();
-    if let Some(p) = path {
-        q = q.filter(un::path.like(format!("{p}%")));
+    if let Some(b) = batch {
+        q = q.filter(ct::batch_id.eq(b));
     }
     q.load(conn)
-}
-
-/// Every decided review of these certificates: (certificate, year, result), oldest first.
-pub fn reviews(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32, String)>> {
-    cr::table
-        .filter(cr::certificate_id.eq_any(ids))
-        .filter(cr::result.ne(""))
-        .select((cr::certificate_id, cr::year, cr::result))
-        .order((cr::certificate_id, cr::year))
-        .load(conn)
 }
 
 /// The photos of these officers: (officer, bytes).

@@ -140,7 +140,7 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
             .ok_or_else(|| {
                 Error::invalid("unit", format!("单位代码 {code} 不存在或不在管理范围内"))
             })?;
-        for id in db::valid_ids_under(conn, Some(&unit.path), valid)? {
+        for id in db::valid_ids(conn, Some(&unit.path), None, valid)? {
             if taken.insert(id) {
                 ids.push(id);
             }
@@ -150,7 +150,7 @@ pub fn resolve(conn: &mut DbConn, grant: &Grant, sel: &Selection) -> Result<Vec<
         }
     }
     if let Some(batch) = sel.batch {
-        let found = db::valid_ids_of_batch(conn, batch, scope_path.as_deref(), valid)?;
+        let found = db::valid_ids(conn, scope_path.as_deref(), Some(batch), valid)?;
         if found.is_empty() {
             problems.push(format!(
                 "考试批次 {batch} 没有由其成绩核发、现仍有效的执法证"
@@ -205,7 +205,7 @@ pub fn prepare(conn: &mut DbConn, press: &Press, ids: &[i64]) -> Result<Vec<Prep
     let mut photos: std::collections::HashMap<i64, Vec<u8>> = Default::default();
     for chunk in ids.chunks(5000) {
         let rows = verify::db::by_ids(conn, chunk)?;
-        for (id, year, result) in db::reviews(conn, chunk)? {
+        for (id, year, result) in verify::db::decided_reviews(conn, chunk)? {
             reviews.entry(id).or_default().push((year, result));
         }
         let officers: Vec<i64> = rows.iter().map(|r| r.officer_id).collect();

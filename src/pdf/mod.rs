@@ -271,9 +271,7 @@ pub struct Jpeg {
 
 /// A photo decoded, scaled down to fit `max_px` and encoded as a JPEG of `quality` (1–100).
 pub fn photo_jpeg(bytes: &[u8], max_px: (u32, u32), quality: u8) -> Result<Jpeg> {
-    let img = image::load_from_memory(bytes)
-        .map_err(|e| Error::invalid("photo", format!("照片无法解码（{e}）")))?;
-    let small = img.thumbnail(max_px.0, max_px.1).to_rgb8();
+    let small = scaled_photo(bytes, max_px)?;
     let (width, height) = (small.width() as usize, small.height() as usize);
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
@@ -291,8 +289,6 @@ pub struct Doc {
     title: String,
     pages: Vec<Page>,
     images: Vec<Picture>,
-    /// JPEG quality of colour images (0–1).
-    jpeg_quality: f32,
 }
 
 impl Doc {
@@ -301,18 +297,11 @@ impl Doc {
             title: title.to_string(),
             pages: Vec::new(),
             images: Vec::new(),
-            jpeg_quality: 0.85,
         }
     }
 
-    /// The JPEG quality colour images are stored with (0.85 unless set): a print run of
-    /// thousands of cards sets it lower to keep the file small.
-    pub fn set_jpeg_quality(&mut self, quality: f32) {
-        self.jpeg_quality = quality.clamp(0.3, 1.0);
-    }
-
-    /// An image already decoded ([`photo_image`]).
-    pub fn add_raw(&mut self, image: RawImage) -> ImageId {
+    /// An image already decoded.
+    fn add_raw(&mut self, image: RawImage) -> ImageId {
         self.images.push(Picture::Raw(image));
         ImageId(self.images.len() - 1)
     }
@@ -361,7 +350,15 @@ impl Doc {
     /// A photo, decoded and scaled down to fit `max_px` (a 1-inch photo at 300 dpi is about
     /// 300 × 400), so a sheet of hundreds of tickets or cards stays small in memory and on disk.
     pub fn add_photo(&mut self, bytes: &[u8], max_px: (u32, u32)) -> Result<ImageId> {
-        Ok(self.add_raw(photo_image(bytes, max_px)?))
+        let small = scaled_photo(bytes, max_px)?;
+        let (width, height) = (small.width() as usize, small.height() as usize);
+        Ok(self.add_raw(RawImage {
+            pixels: printpdf::RawImageData::U8(small.into_raw()),
+            width,
+            height,
+            data_format: printpdf::RawImageFormat::RGB8,
+            tag: Vec::new(),
+        }))
     }
 
     /// The finished PDF. Refuses it if any character has no face.
@@ -567,14 +564,9 @@ impl Doc {
             pages.push(PdfPage::new(Mm(page.width), Mm(page.height), ops));
         }
         let mut warnings = Vec::new();
-        let options = PdfSaveOptions {
-            image_optimization: Some(printpdf::ImageOptimizationOptions {
-                quality: Some(self.jpeg_quality),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        Ok(pdf.with_pages(pages).save(&options, &mut warnings))
+        Ok(pdf
+            .with_pages(pages)
+            .save(&PdfSaveOptions::default(), &mut warnings))
     }
 }
 
@@ -597,20 +589,12 @@ pub fn check_printable(text: &str) -> Result<()> {
     }
 }
 
-/// A photo decoded and scaled down to fit `max_px`, ready for [`Doc::add_raw`] (decoding is
-/// the costly part of printing thousands of cards, so callers may do it on several threads).
-pub fn photo_image(bytes: &[u8], max_px: (u32, u32)) -> Result<RawImage> {
+/// A photo decoded and scaled down to fit `max_px` (a 1-inch photo at 300 dpi is about
+/// 300 × 400), as RGB pixels.
+fn scaled_photo(bytes: &[u8], max_px: (u32, u32)) -> Result<image::RgbImage> {
     let img = image::load_from_memory(bytes)
         .map_err(|e| Error::invalid("photo", format!("照片无法解码（{e}）")))?;
-    let small = img.thumbnail(max_px.0, max_px.1).to_rgb8();
-    let (width, height) = (small.width() as usize, small.height() as usize);
-    Ok(RawImage {
-        pixels: printpdf::RawImageData::U8(small.into_raw()),
-        width,
-        height,
-        data_format: printpdf::RawImageFormat::RGB8,
-        tag: Vec::new(),
-    })
+    Ok(img.thumbnail(max_px.0, max_px.1).to_rgb8())
 }
 
 /// Whether a JPEG file ends its image: an end-of-image marker (FF D9) after the start of its last

@@ -169,21 +169,15 @@ pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Found>> {
         .load(conn)
 }
 
-/// The latest decided review of each of these certificates: (certificate, year, result).
-pub fn latest_reviews(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32, String)>> {
-    let rows: Vec<(i64, i32, String)> = cr::table
+/// Every decided review of these certificates: (certificate, year, result), oldest first (a
+/// card's back shows them all; verification the last).
+pub fn decided_reviews(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, i32, String)>> {
+    cr::table
         .filter(cr::certificate_id.eq_any(ids))
         .filter(cr::result.ne(""))
         .select((cr::certificate_id, cr::year, cr::result))
-        .order((cr::certificate_id, cr::year.desc()))
-        .load(conn)?;
-    let mut latest: Vec<(i64, i32, String)> = Vec::with_capacity(ids.len());
-    for row in rows {
-        if latest.last().is_none_or(|l| l.0 != row.0) {
-            latest.push(row);
-        }
-    }
-    Ok(latest)
+        .order((cr::certificate_id, cr::year))
+        .load(conn)
 }
 
 /// Ids of the certificates in these states (the status list).

@@ -211,7 +211,8 @@ pub fn lookup_many(
         .collect();
     let found = db::by_numbers(conn, &wanted)?;
     let ids: Vec<i64> = found.iter().map(|f| f.id).collect();
-    let reviews: std::collections::HashMap<i64, (i32, String)> = db::latest_reviews(conn, &ids)?
+    // oldest first, so each certificate's entry ends as its latest
+    let reviews: std::collections::HashMap<i64, (i32, String)> = db::decided_reviews(conn, &ids)?
         .into_iter()
         .map(|(id, y, r)| (id, (y, r)))
         .collect();
@@ -294,12 +295,14 @@ fn sign(keyring: &Keyring, algorithm: Algorithm, message: &[u8]) -> Result<(Stri
     keyring
         .sign_with(algorithm, message)
         .map(|(id, sig)| (id.to_string(), sig))
-        .ok_or_else(|| {
-            Error::Internal(anyhow::anyhow!(
-                "签名密钥文件中没有 {} 密钥：请重启服务以生成",
-                algorithm.label()
-            ))
-        })
+        .ok_or_else(|| no_key(algorithm))
+}
+
+fn no_key(algorithm: Algorithm) -> Error {
+    Error::Internal(anyhow::anyhow!(
+        "签名密钥文件中没有 {} 密钥：请重启服务以生成",
+        algorithm.label()
+    ))
 }
 
 /// The signed QR payloads of these certificates, and the link each card's QR code holds.
@@ -309,12 +312,12 @@ pub fn card_links(
     public_url: &str,
     found: &[db::Found],
 ) -> Result<Vec<String>> {
-    found
+    let key_id = keyring.signer(algorithm).ok_or_else(|| no_key(algorithm))?;
+    Ok(found
         .iter()
         .map(|f| {
-            let key_id = keyring.signer(algorithm).unwrap_or_default().to_string();
             let claims = Claims {
-                key_id,
+                key_id: key_id.to_string(),
                 index: status_index(f.id),
                 number: f.number.clone(),
                 masked_name: rules::mask_name(&f.name),
@@ -323,20 +326,16 @@ pub fn card_links(
                 valid_from: f.issued_on,
                 valid_until: f.valid_until,
             };
-            let mut failed = None;
-            let payload = rules::encode(&claims, |m| match sign(keyring, algorithm, m) {
-                Ok((_, sig)) => sig,
-                Err(e) => {
-                    failed = Some(e);
-                    vec![0; 64]
-                }
+            // the key is there (checked above), so the signature is
+            let payload = rules::encode(&claims, |m| {
+                keyring
+                    .sign_with(algorithm, m)
+                    .map(|(_, sig)| sig)
+                    .unwrap_or_default()
             });
-            match failed {
-                Some(e) => Err(e),
-                None => Ok(format!("{public_url}/v/{payload}")),
-            }
+            format!("{public_url}/v/{payload}")
         })
-        .collect()
+        .collect())
 }
 
 /// A published key, as `GET /api/v1/keys` lists it.

@@ -6,7 +6,9 @@ use crate::exams::{answer_everything_right, login, schedule_full};
 use crate::helpers::*;
 use serde_json::json;
 
-fn check_char(digits: &str) -> char {
+/// The MOD 11-2 check character of a number's digits (the register's rule, computed here
+/// independently).
+pub fn check_char(digits: &str) -> char {
     let mut sum = 0u32;
     for c in digits.chars() {
         sum = (sum + c.to_digit(10).unwrap()) * 2 % 11;

@@ -3,6 +3,12 @@
 use std::process::Command;
 
 fn zhifa(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let (code, text) = zhifa_code(dir, args);
+    (code == 0, text)
+}
+
+/// `zhifa` with its exit code, and what it printed (stdout, then stderr).
+fn zhifa_code(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_zhifa"))
         .args(args)
         .current_dir(dir)
@@ -11,12 +17,14 @@ fn zhifa(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
         .env("ZHIFA_LOG", "warn")
         .output()
         .expect("run zhifa");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 fn free_port() -> u16 {
@@ -487,26 +495,6 @@ fn the_annual_review_runs_from_the_command_line() {
     let (ok, out) = zhifa(d.path(), &["review", "run", &next, "--dry-run"]);
     assert!(ok, "{out}");
     assert!(out.contains("尚未开启"), "{out}");
-}
-
-/// `zhifa` with its exit code.
-fn zhifa_code(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zhifa"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("DATABASE_URL")
-        .env("ZHIFA_DATA_DIR", dir.join("data"))
-        .env("ZHIFA_LOG", "warn")
-        .output()
-        .expect("run zhifa");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

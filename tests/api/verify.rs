@@ -30,15 +30,7 @@ async fn public(app: &TestApp, path: &str) -> Resp {
 }
 
 fn with_check(digits13: &str) -> String {
-    let mut sum = 0u32;
-    for c in digits13.chars() {
-        sum = (sum + c.to_digit(10).unwrap()) * 2 % 11;
-    }
-    let check = match (12 - sum % 11) % 11 {
-        10 => 'X',
-        d => char::from_digit(d, 10).unwrap(),
-    };
-    format!("{digits13}{check}")
+    format!("{digits13}{}", crate::certs::check_char(digits13))
 }
 
 both!(

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::verify::{self, ApiKey, Checked};
 use crate::web::{AppState, PageForm, PageUser};
 
-#[derive(Template)]
+#[derive(Template, Default)]
 #[template(path = "verify.html")]
 struct VerifyPage {
     number: String,
@@ -30,24 +30,33 @@ impl VerifyPage {
     }
 }
 
-fn answer(page: &VerifyPage, status: StatusCode) -> PageResult {
-    let mut r = render(page)?;
+/// The page with a lookup's outcome: the certificate, or what a verifier is told instead
+/// (not found, not a number, too many requests) with its status. Other errors stay errors.
+fn answer(mut page: VerifyPage, found: Option<Result<Checked, Error>>) -> PageResult {
+    let status = match found {
+        None => StatusCode::OK,
+        Some(Ok(c)) => {
+            page.checked = Some(c);
+            StatusCode::OK
+        }
+        Some(Err(e)) => {
+            let (message, status) = match e {
+                Error::NotFound(m) => (m, StatusCode::NOT_FOUND),
+                Error::Invalid { .. } => (e.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
+                Error::TooManyRequests { message, .. } => (message, StatusCode::TOO_MANY_REQUESTS),
+                other => return Err(other.into()),
+            };
+            page.message = message;
+            status
+        }
+    };
+    let mut r = render(&page)?;
     *r.status_mut() = status;
     r.headers_mut().insert(
         actix_web::http::header::CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
     );
     Ok(r)
-}
-
-/// What a failed lookup tells the verifier, and with which status.
-fn refusal(e: Error) -> Result<(String, StatusCode), Error> {
-    Ok(match e {
-        Error::NotFound(m) => (m, StatusCode::NOT_FOUND),
-        Error::Invalid { .. } => (e.to_string(), StatusCode::UNPROCESSABLE_ENTITY),
-        Error::TooManyRequests { message, .. } => (message, StatusCode::TOO_MANY_REQUESTS),
-        other => return Err(other),
-    })
 }
 
 #[derive(serde::Deserialize)]
@@ -65,36 +74,23 @@ pub async fn page(
     q: web::Query<Query>,
 ) -> PageResult {
     let Query { number, name } = q.into_inner();
-    let mut page = VerifyPage {
+    let page = VerifyPage {
         number: number.clone(),
         name: name.clone(),
-        checked: None,
-        message: String::new(),
-        qr: String::new(),
-        forged: false,
+        ..Default::default()
     };
     if number.trim().is_empty() {
-        return answer(&page, StatusCode::OK);
+        return answer(page, None);
     }
     let pattern = state.certs.pattern.clone();
     let name = (!name.trim().is_empty()).then_some(name);
     let cost = verify::lookup_cost(name.as_deref());
-    match state
+    let found = state
         .public_read(&req, cost, move |c| {
             verify::lookup(c, &pattern, &number, name.as_deref())
         })
-        .await
-    {
-        Ok(c) => {
-            page.checked = Some(c);
-            answer(&page, StatusCode::OK)
-        }
-        Err(e) => {
-            let (message, status) = refusal(e)?;
-            page.message = message;
-            answer(&page, status)
-        }
-    }
+        .await;
+    answer(page, Some(found))
 }
 
 /// `/v/{payload}`: where a card's QR code leads. The signature is checked here, and the
@@ -104,14 +100,6 @@ pub async fn scanned(
     req: HttpRequest,
     payload: web::Path<String>,
 ) -> PageResult {
-    let mut page = VerifyPage {
-        number: String::new(),
-        name: String::new(),
-        checked: None,
-        message: String::new(),
-        qr: String::new(),
-        forged: false,
-    };
     // counted first: checking a signature costs more than a lookup
     let keyring = state.keyring.clone();
     let pattern = state.certs.pattern.clone();
@@ -129,31 +117,23 @@ pub async fn scanned(
         })
         .await;
     match read {
-        Ok(None) => {
-            page.forged = true;
-            page.qr = "此二维码的签名无效：它不是本机关签发的执法证二维码，或内容被改动过。请勿采信，并向发证机关核实。".into();
-            answer(&page, StatusCode::OK)
-        }
-        Ok(Some((number, found))) => {
-            page.qr = "二维码签名有效：由本机关签发。以下为登记簿中的当前状态。".into();
-            page.number = number;
-            match found {
-                Ok(c) => {
-                    page.checked = Some(c);
-                    answer(&page, StatusCode::OK)
-                }
-                Err(e) => {
-                    let (message, status) = refusal(e)?;
-                    page.message = message;
-                    answer(&page, status)
-                }
-            }
-        }
-        Err(e) => {
-            let (message, status) = refusal(e)?;
-            page.message = message;
-            answer(&page, status)
-        }
+        Ok(None) => answer(
+            VerifyPage {
+                forged: true,
+                qr: "此二维码的签名无效：它不是本机关签发的执法证二维码，或内容被改动过。请勿采信，并向发证机关核实。".into(),
+                ..Default::default()
+            },
+            None,
+        ),
+        Ok(Some((number, found))) => answer(
+            VerifyPage {
+                number,
+                qr: "二维码签名有效：由本机关签发。以下为登记簿中的当前状态。".into(),
+                ..Default::default()
+            },
+            Some(found),
+        ),
+        Err(e) => answer(VerifyPage::default(), Some(Err(e))),
     }
 }
 
